@@ -55,3 +55,71 @@ def prepare(sources, out, features, workers, val_fraction, min_rank, no_handicap
     click.echo(format_report(report), err=True)
     if as_json:
         click.echo(json.dumps(report))
+
+
+def _fail(e: Exception) -> click.ClickException:
+    return click.ClickException(str(e))
+
+
+@main.command()
+@click.argument("data", type=click.Path())
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Model file to write (e.g. model.pt).")
+@click.option("--preset", default=None, help="Model preset (see `go-cnn summary --list`); default: cpu.")
+@click.option("--layers", type=int, default=None, help="Custom net: convolutions in all (first + 3x3s + 1x1 output).")
+@click.option("--filters", type=int, default=None, help="Custom net: filters per hidden convolution.")
+@click.option("--first-kernel", type=int, default=None, help="Custom net: first convolution's kernel (odd).")
+@click.option("--residual", is_flag=True, default=None, help="Custom net: 3x3 convolutions in residual blocks.")
+@click.option("--batch-norm", is_flag=True, default=None, help="Custom net: batch norm after each convolution.")
+@click.option("--epochs", type=int, default=None, help="Epochs (default 10; with --time-budget: estimated).")
+@click.option("--epoch-size", type=int, default=200_000, show_default=True,
+              help="Positions per epoch, drawn at random from the training split (0 = the whole split).")
+@click.option("--val-positions", type=int, default=20_000, show_default=True,
+              help="Fixed validation subset (0 = the whole validation split).")
+@click.option("--batch-size", type=int, default=128, show_default=True)
+@click.option("--lr", type=float, default=None, help="Peak learning rate [sgd: 0.05, adamw: 0.002].")
+@click.option("--optimizer", type=click.Choice(["sgd", "adamw"]), default="sgd", show_default=True)
+@click.option("--weight-decay", type=float, default=1e-4, show_default=True)
+@click.option("--schedule", type=click.Choice(["cosine", "step", "constant"]), default="cosine", show_default=True)
+@click.option("--warmup", type=float, default=0.1, show_default=True, help="Linear warmup, in epochs.")
+@click.option("--time-budget", type=float, default=0.0, help="Minutes; stop cleanly and keep the best model.")
+@click.option("--resume", is_flag=True, help="Continue from OUT.run/last.pt.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1, mps.")
+@click.option("--amp", type=click.Choice(["auto", "bf16", "fp16", "off"]), default="auto", show_default=True,
+              help="Mixed precision (GPU only).")
+@click.option("--threads", type=int, default=0, help="torch CPU threads (0 = default).")
+@click.option("--workers", type=int, default=0, show_default=True, help="Data loader processes.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+def train(data, out, preset, layers, filters, first_kernel, residual, batch_norm, epochs, epoch_size,
+          val_positions, batch_size, lr, optimizer, weight_decay, schedule, warmup, time_budget, resume, device,
+          amp, threads, workers, seed, as_json):
+    """Train a policy net on DATA (a folder from `go-cnn prepare`); write the best model to OUT.
+
+    The feature set comes from the data. Each epoch is --epoch-size random positions with a random
+    board symmetry; validation (top-1, top-5, NLL) runs after each. With --time-budget and no
+    --epochs, the epochs are estimated from a timing run so the cosine schedule ends with the budget.
+    Writes OUT, OUT.run/ (checkpoints for --resume), <stem>.metrics.jsonl and <stem>.curve.png."""
+    from go_cnn.dataset import DatasetError
+    from go_cnn.train import GoTrainConfig
+    from go_cnn.train import train as run_train
+    from shared.train import TrainConfig
+
+    custom = {k: v for k, v in dict(layers=layers, filters=filters, first_kernel=first_kernel, residual=residual,
+                                    batch_norm=batch_norm).items() if v is not None}
+    if custom and preset:
+        raise click.UsageError("give --preset or layer options (--layers, --filters, ...), not both")
+    tc = TrainConfig(epochs=epochs or 10, batch_size=batch_size, optimizer=optimizer,
+                     lr=lr if lr is not None else (0.05 if optimizer == "sgd" else 0.002), momentum=0.9,
+                     nesterov=True, weight_decay=weight_decay, schedule=schedule, warmup=warmup,
+                     amp=amp, device=device, seed=seed, time_budget_min=time_budget, num_workers=workers,
+                     progress="auto")
+    cfg = GoTrainConfig(preset=None if custom else (preset or "cpu"), layers=custom, epoch_size=epoch_size,
+                        val_positions=val_positions, threads=threads, train=tc, epochs_given=epochs is not None)
+    try:
+        res = run_train(data, out, cfg, resume=resume, log=lambda m: click.echo(m, err=True))
+    except (DatasetError, ValueError, KeyError, OSError) as e:
+        raise _fail(e) from None
+    click.echo(f"best model: {res['model']} (val top-1 {res['val_top1'] or 0:.4f}, epoch {res['best_epoch']}, "
+               f"{res['positions_seen']:,} positions in {res['train_time_s']:.0f} s; {res['stop_reason']})", err=True)
+    if as_json:
+        click.echo(json.dumps(res))

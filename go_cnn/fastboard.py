@@ -4,167 +4,215 @@ For each position of a batch (stones, player to move, ko point) it labels the gr
 then answers, for every point, what the feature sets ask: liberties of the stone there, and for the
 player to move on an empty point: legal?, liberties after playing, stones captured, size of the
 own group left in atari (self-atari), and "sensible" (legal and not filling one's own eye).
+
+No move is simulated. One flood fill per group records its size, its stones and its liberties as a
+bitset (ceil(N / 64) uint64 words, 6 on 19x19). Playing at an empty point p joins p with the own
+groups next to it, so its liberties after the move are
+    (OR of those groups' liberty bitsets) | (p's empty neighbours) | (captured stones that touch
+    p or one of those groups)  -  {p}
+where a captured group is an opponent group next to p whose only liberty is p. Common cases take
+shortcuts (no own neighbour: count p's empty neighbours; one own group: its liberties - 1 + p's new
+empty neighbours). tests/test_go_fastboard_equivalence.py checks the result against a move-by-move
+reference on thousands of positions.
 """
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 import numpy as np
 from numba import njit
 
 from go_cnn.board import neighbours
 
+_ONE = np.uint64(1)
+_M1 = np.uint64(0x5555555555555555)
+_M2 = np.uint64(0x3333333333333333)
+_M4 = np.uint64(0x0F0F0F0F0F0F0F0F)
+_H01 = np.uint64(0x0101010101010101)
+
+
+@lru_cache(maxsize=None)
+def diagonals(size: int) -> np.ndarray:
+    """(size*size, 4) int32 table of the diagonal neighbours, -1 off the board."""
+    n = size * size
+    diag = np.full((n, 4), -1, np.int32)
+    for p in range(n):
+        r, c = divmod(p, size)
+        for k, (dr, dc) in enumerate(((-1, -1), (-1, 1), (1, -1), (1, 1))):
+            if 0 <= r + dr < size and 0 <= c + dc < size:
+                diag[p, k] = (r + dr) * size + c + dc
+    diag.setflags(write=False)
+    return diag
+
+
+@njit(cache=True, inline="always")
+def _popcount(x):
+    """Set bits of a uint64 (SWAR; LLVM turns it into one popcnt instruction)."""
+    x = x - ((x >> _ONE) & _M1)
+    x = (x & _M2) + ((x >> np.uint64(2)) & _M2)
+    x = (x + (x >> np.uint64(4))) & _M4
+    return np.int64((x * _H01) >> np.uint64(56))
+
+
+@njit(cache=True, inline="always")
+def _bit(p):
+    return _ONE << np.uint64(p & 63)
+
 
 @njit(cache=True)
-def _is_eye(stones, nbr, size, p, own):
-    """True when p is a (real-looking) eye of `own`: all neighbours own, diagonals mostly own."""
-    for k in range(4):
-        r = nbr[p, k]
-        if r >= 0 and stones[r] != own:
-            return False
-    row, col = p // size, p % size
-    bad, edge = 0, False
-    for dr in (-1, 1):
-        for dc in (-1, 1):
-            rr, cc = row + dr, col + dc
-            if rr < 0 or rr >= size or cc < 0 or cc >= size:
-                edge = True
-            elif stones[rr * size + cc] == 3 - own:
-                bad += 1
-    return bad == 0 if edge else bad <= 1
+def _label(stones, nbr, gid, gsize, gstart, glibs, gbits, order, libs_out):
+    """Flood-fill every group once: gid (N,) per stone (-1 empty), per group its size, liberty
+    count, liberty bitset (G, W) and its stones in order[gstart[g]:gstart[g] + gsize[g]].
+    Writes each stone's group liberties into libs_out (N,). Returns the number of groups."""
+    n = stones.shape[0]
+    nw = gbits.shape[1]
+    gid[:] = -1
+    ng, top = 0, 0
+    for p in range(n):
+        if stones[p] == 0 or gid[p] >= 0:
+            continue
+        color = stones[p]
+        for w in range(nw):
+            gbits[ng, w] = 0
+        gid[p] = ng
+        order[top] = p
+        end, i = top + 1, top
+        while i < end:
+            q = order[i]
+            i += 1
+            for k in range(4):
+                r = nbr[q, k]
+                if r < 0:
+                    continue
+                s = stones[r]
+                if s == 0:
+                    gbits[ng, r >> 6] |= _bit(r)
+                elif s == color and gid[r] < 0:
+                    gid[r] = ng
+                    order[end] = r
+                    end += 1
+        lc = 0
+        for w in range(nw):
+            lc += _popcount(gbits[ng, w])
+        gstart[ng], gsize[ng], glibs[ng] = top, end - top, lc
+        for j in range(top, end):
+            libs_out[order[j]] = lc
+        top = end
+        ng += 1
+    return ng
 
 
 @njit(cache=True)
-def _analyze_kernel(stones_b, to_move_b, ko_b, size, nbr, need_after,
+def _analyze_kernel(stones_b, to_move_b, ko_b, nbr, diag, need_after,
                     libs_o, after_o, cap_o, atari_o, legal_o, sensible_o):
     bsz, n = stones_b.shape
+    nw = (n + 63) >> 6
     gid = np.empty(n, np.int32)
-    gsize = np.zeros(n, np.int32)
-    glibs = np.zeros(n, np.int32)
-    lstart = np.zeros(n, np.int32)
-    libbuf = np.zeros(4 * n, np.int32)
-    stack = np.zeros(n, np.int32)
-    mark = np.zeros(n, np.int64)
-    scratch = np.zeros(n, np.int8)
-    smark = np.zeros(n, np.int64)
-    slib = np.zeros(n, np.int64)
-    stamp = 0
+    gsize = np.empty(n, np.int32)
+    gstart = np.empty(n, np.int32)
+    glibs = np.empty(n, np.int32)
+    gbits = np.empty((n, nw), np.uint64)
+    order = np.empty(n, np.int32)
+    acc = np.empty(nw, np.uint64)
+    ogs = np.empty(4, np.int32)  # distinct own groups next to p
+    cgs = np.empty(4, np.int32)  # distinct opponent groups next to p captured by playing p
+    emp = np.empty(4, np.int32)  # empty neighbours of p
     for b in range(bsz):
         stones = stones_b[b]
+        _label(stones, nbr, gid, gsize, gstart, glibs, gbits, order, libs_o[b])
+        if not need_after:
+            continue
         own = to_move_b[b]
-        opp = 3 - own
         ko = ko_b[b]
-        gid[:] = -1
-        ng, nl = 0, 0
-        for p in range(n):  # label groups, record each group's liberties
-            if stones[p] == 0 or gid[p] >= 0:
-                continue
-            color = stones[p]
-            stamp += 1
-            stack[0] = p
-            gid[p] = ng
-            cnt, i = 1, 0
-            lstart[ng] = nl
-            while i < cnt:
-                q = stack[i]
-                i += 1
-                for k in range(4):
-                    r = nbr[q, k]
-                    if r < 0:
-                        continue
-                    if stones[r] == 0:
-                        if mark[r] != stamp:
-                            mark[r] = stamp
-                            libbuf[nl] = r
-                            nl += 1
-                    elif stones[r] == color and gid[r] < 0:
-                        gid[r] = ng
-                        stack[cnt] = r
-                        cnt += 1
-            gsize[ng] = cnt
-            glibs[ng] = nl - lstart[ng]
-            ng += 1
         for p in range(n):
-            if stones[p] != 0:
-                libs_o[b, p] = glibs[gid[p]]
+            if stones[p] != 0 or p == ko:
                 continue
-            if not need_after:
-                continue
-            if p == ko:
-                continue
-            stamp += 1
-            lib_cnt, cap, own_size = 0, 0, 1
-            g0, g1, g2, g3 = -1, -1, -1, -1  # distinct neighbour groups seen
+            n_on, n_own, nog, ncg, ne, cap, own_size = 0, 0, 0, 0, 0, 0, 1
             for k in range(4):
                 r = nbr[p, k]
                 if r < 0:
                     continue
-                if stones[r] == 0:
-                    if mark[r] != stamp:
-                        mark[r] = stamp
-                        lib_cnt += 1
+                n_on += 1
+                s = stones[r]
+                if s == 0:
+                    emp[ne] = r
+                    ne += 1
                     continue
                 g = gid[r]
-                if g == g0 or g == g1 or g == g2 or g == g3:
-                    continue
-                if k == 0:
-                    g0 = g
-                elif k == 1:
-                    g1 = g
-                elif k == 2:
-                    g2 = g
-                else:
-                    g3 = g
-                if stones[r] == opp:
-                    if glibs[g] == 1:
+                if s == own:
+                    n_own += 1
+                    new = True
+                    for j in range(nog):
+                        new = new and ogs[j] != g
+                    if new:
+                        ogs[nog] = g
+                        nog += 1
+                        own_size += gsize[g]
+                elif glibs[g] == 1:
+                    new = True
+                    for j in range(ncg):
+                        new = new and cgs[j] != g
+                    if new:
+                        cgs[ncg] = g
+                        ncg += 1
                         cap += gsize[g]
-                else:
-                    own_size += gsize[g]
-                    for j in range(lstart[g], lstart[g] + glibs[g]):
-                        q = libbuf[j]
-                        if q != p and mark[q] != stamp:
-                            mark[q] = stamp
-                            lib_cnt += 1
-            if cap > 0:  # exact: play on a scratch board, remove captures, count liberties
-                scratch[:] = stones
-                scratch[p] = own
-                for k in range(4):
-                    r = nbr[p, k]
-                    if r >= 0 and scratch[r] == opp and glibs[gid[r]] == 1:
-                        g = gid[r]
-                        for q in range(n):
-                            if gid[q] == g:
-                                scratch[q] = 0
-                stamp += 1
-                st = stamp
-                stack[0] = p
-                smark[p] = st
-                cnt, i, lib_cnt = 1, 0, 0
-                while i < cnt:
-                    q = stack[i]
-                    i += 1
-                    for k in range(4):
-                        r = nbr[q, k]
-                        if r < 0:
-                            continue
-                        if scratch[r] == 0:
-                            if slib[r] != st:
-                                slib[r] = st
-                                lib_cnt += 1
-                        elif scratch[r] == own and smark[r] != st:
-                            smark[r] = st
-                            stack[cnt] = r
-                            cnt += 1
-                own_size = cnt
-            if lib_cnt == 0 and cap == 0:
+            if ncg == 0 and nog == 0:
+                libs = ne
+            elif ncg == 0 and nog == 1:
+                g = ogs[0]
+                libs = glibs[g] - 1  # p itself was one of them
+                for j in range(ne):
+                    e = emp[j]
+                    if gbits[g, e >> 6] & _bit(e) == 0:
+                        libs += 1
+            else:
+                acc[:] = 0
+                for j in range(nog):
+                    for w in range(nw):
+                        acc[w] |= gbits[ogs[j], w]
+                for j in range(ne):
+                    acc[emp[j] >> 6] |= _bit(emp[j])
+                for j in range(ncg):  # captured stones touching the new group become liberties
+                    g = cgs[j]
+                    for i in range(gstart[g], gstart[g] + gsize[g]):
+                        c = order[i]
+                        for k in range(4):
+                            r = nbr[c, k]
+                            if r == p:
+                                acc[c >> 6] |= _bit(c)
+                                break
+                            if r >= 0 and stones[r] == own:
+                                h = gid[r]
+                                hit = False
+                                for m in range(nog):
+                                    hit = hit or ogs[m] == h
+                                if hit:
+                                    acc[c >> 6] |= _bit(c)
+                                    break
+                acc[p >> 6] &= ~_bit(p)
+                libs = 0
+                for w in range(nw):
+                    libs += _popcount(acc[w])
+            if libs == 0 and cap == 0:
                 continue  # suicide
             legal_o[b, p] = 1
-            after_o[b, p] = lib_cnt
+            after_o[b, p] = libs
             cap_o[b, p] = cap
-            if lib_cnt == 1:
+            if libs == 1:
                 atari_o[b, p] = own_size
-            if not _is_eye(stones, nbr, size, p, own):
+            eye = n_own == n_on
+            if eye:  # all neighbours own: an eye unless the diagonals say it is false
+                bad, edge = 0, False
+                for k in range(4):
+                    d = diag[p, k]
+                    if d < 0:
+                        edge = True
+                    elif stones[d] == 3 - own:
+                        bad += 1
+                eye = bad == 0 if edge else bad <= 1
+            if not eye:
                 sensible_o[b, p] = 1
-    return stamp
 
 
 def analyze(stones: np.ndarray, to_move: np.ndarray, ko: np.ndarray, size: int,
@@ -178,7 +226,7 @@ def analyze(stones: np.ndarray, to_move: np.ndarray, ko: np.ndarray, size: int,
     out["legal"] = np.zeros((b, n), np.uint8)
     out["sensible"] = np.zeros((b, n), np.uint8)
     _analyze_kernel(np.ascontiguousarray(stones, np.int8), np.asarray(to_move, np.int8),
-                    np.asarray(ko, np.int64), size, neighbours(size), need_after,
+                    np.asarray(ko, np.int64), neighbours(size), diagonals(size), need_after,
                     out["libs"], out["libs_after"], out["capture"], out["self_atari"],
                     out["legal"], out["sensible"])
     return out

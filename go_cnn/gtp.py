@@ -1,0 +1,451 @@
+"""A GTP v2 engine (Go Text Protocol, version 2) that plays the policy network's moves.
+
+    go-cnn gtp model.pt                  # stdin/stdout; GoGui, Sabaki, twogtp, GNU Go's referee
+
+Protocol: each input line is cleaned as the spec says (control characters other than HT and LF
+removed, so CR is dropped; HT becomes a space; everything from '#' on is a comment; empty lines are
+skipped), then read as `[id] command [arguments]`. Every command line gets exactly one answer,
+`=[id] result` or `?[id] message`, ending in a blank line and flushed at once. Unknown commands,
+bad arguments and internal errors are answered with `? ...`; the engine only stops on `quit` or the
+end of its input.
+
+Move choice (`genmove`): the policy's probabilities over the legal points (ko, suicide and occupied
+points are exactly 0), restricted to "sensible" points (not filling one's own eye). Deterministic
+(highest probability) unless `temperature > 0`, which samples p^(1/T) from the `top_k` best.
+It passes when
+  - no sensible legal point is left, or
+  - the opponent has just passed and either the position is settled (no live chain in atari, no
+    neutral point it could fill, no open region larger than a quarter of the board; see
+    `game.score`) or the best sensible point's probability is below `pass_threshold`.
+It resigns (only when `resign_threshold` > 0) after `resign_after` moves when the area estimate has
+it behind by more than `resign_threshold` points.
+
+GoGui analyze commands (`gogui-analyze_commands`): a policy heatmap (`gfx`: COLOR buckets + LABEL
+percentages), the policy as INFLUENCE squares, the top moves (VAR + LABEL ranks + TEXT) and the
+area estimate used for scoring (INFLUENCE owner + MARK dead stones).
+"""
+from __future__ import annotations
+
+import math
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Callable
+
+import numpy as np
+
+from go_cnn.board import BLACK, WHITE, IllegalMove, neighbours
+from go_cnn.coords import PASS, flat_to_gtp, gtp_to_flat
+from go_cnn.fastboard import analyze
+from go_cnn.game import Game, HandicapError, components, fixed_handicap_points, free_handicap_points
+
+PROTOCOL_VERSION = "2"
+ENGINE_NAME = "go-cnn"
+ENGINE_VERSION = "0.1.0"
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # control characters except HT (\x09) and LF (\x0a)
+_ID = re.compile(r"[0-9]+")
+_HEAT = ("#2c7bb6", "#abd9e9", "#ffffbf", "#fdae61", "#d7191c")  # low -> high probability
+
+
+@dataclass
+class EngineConfig:
+    temperature: float = 0.0      # 0: always the most probable move; > 0: sample p^(1/T)
+    top_k: int = 0                # sample only among the k most probable points (0: all)
+    pass_threshold: float = 0.02  # after an opponent pass, pass if the best point is below this
+    resign_threshold: float = 0.0  # resign when behind by more points than this (0: never resign)
+    resign_after: int = 100       # no resignation before this many moves
+    symmetries: int = 1           # average the policy over this many board symmetries (1..8)
+    seed: int | None = None       # random seed for sampling (None: fresh entropy)
+    top_moves: int = 10           # how many moves gogui-top_moves lists
+
+
+class GtpFailure(Exception):
+    """A command that fails: answered `? message`."""
+
+
+def clean_line(raw: str) -> str:
+    """Preprocess one input line as GTP v2 section 3.1 says; '' means skip it."""
+    line = _CONTROL.sub("", raw.split("#", 1)[0]).replace("\t", " ")
+    return line.strip()
+
+
+def parse_colour(text: str) -> int:
+    t = text.lower()
+    if t in ("b", "black"):
+        return BLACK
+    if t in ("w", "white"):
+        return WHITE
+    raise GtpFailure(f"syntax error: invalid color '{text}'")
+
+
+class Engine:
+    """The GTP state machine over one `Game`; `policy` is a `go_cnn.policy.Policy` (or anything with
+    `.size` and `.probabilities(pos, symmetries)`)."""
+
+    def __init__(self, policy, config: EngineConfig | None = None):
+        self.policy = policy
+        self.config = config or EngineConfig()
+        self.game = Game(policy.size, komi=7.5)
+        self.rng = np.random.default_rng(self.config.seed)
+        self.time_settings: tuple[int, int, int] | None = None
+        self.time_left: dict[int, tuple[int, int]] = {}
+        self.done = False
+        self.commands: dict[str, Callable[[list[str]], str]] = {
+            "protocol_version": lambda a: PROTOCOL_VERSION,
+            "name": lambda a: ENGINE_NAME,
+            "version": self.cmd_version,
+            "known_command": self.cmd_known_command,
+            "list_commands": lambda a: "\n".join(self.commands),
+            "quit": self.cmd_quit,
+            "boardsize": self.cmd_boardsize,
+            "clear_board": self.cmd_clear_board,
+            "komi": self.cmd_komi,
+            "play": self.cmd_play,
+            "genmove": self.cmd_genmove,
+            "reg_genmove": self.cmd_reg_genmove,
+            "undo": self.cmd_undo,
+            "fixed_handicap": self.cmd_fixed_handicap,
+            "place_free_handicap": self.cmd_place_free_handicap,
+            "set_free_handicap": self.cmd_set_free_handicap,
+            "showboard": lambda a: "\n" + str(self.game),
+            "loadsgf": self.cmd_loadsgf,
+            "final_score": lambda a: self.game.score().result(),
+            "final_status_list": self.cmd_final_status_list,
+            "time_settings": self.cmd_time_settings,
+            "time_left": self.cmd_time_left,
+            "gogui-analyze_commands": self.cmd_analyze_commands,
+            "gogui-policy_heatmap": self.cmd_policy_heatmap,
+            "gogui-policy_influence": self.cmd_policy_influence,
+            "gogui-top_moves": self.cmd_top_moves,
+            "gogui-area": self.cmd_area,
+        }
+
+    # -- framing ------------------------------------------------------------------------------
+    def handle(self, raw: str) -> str | None:
+        """One raw input line -> the full response text (ending in a blank line), or None for a
+        line the protocol skips (empty or comment only). Never raises."""
+        line = clean_line(raw)
+        if not line:
+            return None
+        words = line.split()
+        ident = ""
+        if _ID.fullmatch(words[0]):
+            ident, words = words[0], words[1:]
+        if not words:
+            return f"?{ident} syntax error: no command after the id\n\n"
+        name, args = words[0], words[1:]
+        fn = self.commands.get(name)
+        if fn is None:
+            return f"?{ident} unknown command\n\n"
+        try:
+            ok, text = True, fn(args)
+        except GtpFailure as e:
+            ok, text = False, str(e)
+        except Exception as e:  # a bug must not kill the engine in the middle of a game
+            ok, text = False, f"internal error: {type(e).__name__}: {e}"
+        lines = str(text).split("\n")
+        body = "\n".join([lines[0]] + [x for x in lines[1:] if x.strip()])
+        return f"{'=' if ok else '?'}{ident} {body}\n\n"
+
+    def run(self, stdin: BinaryIO, stdout: BinaryIO) -> int:
+        """Serve until `quit` or end of input; returns the exit status."""
+        try:
+            for raw in stdin:
+                response = self.handle(raw.decode("utf-8", "replace").rstrip("\n"))
+                if response is None:
+                    continue
+                stdout.write(response.encode("utf-8"))
+                stdout.flush()
+                if self.done:
+                    break
+        except (BrokenPipeError, KeyboardInterrupt):
+            return 0
+        return 0
+
+    # -- argument helpers ---------------------------------------------------------------------
+    def _vertex(self, text: str) -> int:
+        try:
+            return gtp_to_flat(text, self.game.size)
+        except ValueError:
+            raise GtpFailure(f"syntax error: invalid vertex '{text}'") from None
+
+    @staticmethod
+    def _int(text: str, what: str = "integer") -> int:
+        if not re.fullmatch(r"[+-]?[0-9]{1,9}", text):
+            raise GtpFailure(f"syntax error: {what} expected, got '{text}'")
+        return int(text)
+
+    @staticmethod
+    def _nargs(args: list[str], *counts: int) -> None:
+        if len(args) not in counts:
+            want = " or ".join(map(str, counts))
+            raise GtpFailure(f"syntax error: {want} argument(s) expected, got {len(args)}")
+
+    def _colour_arg(self, args: list[str]) -> int:
+        self._nargs(args, 0, 1)
+        return parse_colour(args[0]) if args else self.game.to_move
+
+    # -- commands -----------------------------------------------------------------------------
+    def cmd_version(self, args):
+        meta = getattr(self.policy, "meta", {}) or {}
+        what = ", ".join(f"{k} {meta[k]}" for k in ("preset", "feature_set") if k in meta)
+        return f"{ENGINE_VERSION} (policy network{': ' + what if what else ''})"
+
+    def cmd_known_command(self, args):
+        self._nargs(args, 1)
+        return "true" if args[0] in self.commands else "false"
+
+    def cmd_quit(self, args):
+        self.done = True
+        return ""
+
+    def cmd_boardsize(self, args):
+        self._nargs(args, 1)
+        size = self._int(args[0], "board size")
+        if size != self.policy.size:
+            raise GtpFailure("unacceptable size")
+        self.game = Game(size, komi=self.game.komi)
+        return ""
+
+    def cmd_clear_board(self, args):
+        self._nargs(args, 0)
+        self.game.clear()
+        return ""
+
+    def cmd_komi(self, args):
+        self._nargs(args, 1)
+        try:
+            komi = float(args[0])
+        except ValueError:
+            raise GtpFailure(f"syntax error: komi must be a number, got '{args[0]}'") from None
+        if not math.isfinite(komi):
+            raise GtpFailure("syntax error: komi must be finite")
+        self.game.komi = komi
+        return ""
+
+    def cmd_play(self, args):
+        self._nargs(args, 2)
+        colour, point = parse_colour(args[0]), self._vertex(args[1])
+        try:
+            self.game.play(colour, point)
+        except IllegalMove:
+            raise GtpFailure("illegal move") from None
+        return ""
+
+    def cmd_genmove(self, args):
+        self._nargs(args, 1)
+        colour = parse_colour(args[0])
+        move = self.choose_move(colour)
+        if move != "resign":
+            self.game.play(colour, self._vertex(move))
+        return move
+
+    def cmd_reg_genmove(self, args):
+        self._nargs(args, 1)
+        return self.choose_move(parse_colour(args[0]))
+
+    def cmd_undo(self, args):
+        self._nargs(args, 0)
+        if not self.game.undo():
+            raise GtpFailure("cannot undo")
+        return ""
+
+    def _handicap(self, args, chooser) -> str:
+        self._nargs(args, 1)
+        n = self._int(args[0], "number of stones")
+        if not self.game.is_empty() or self.game.moves:
+            raise GtpFailure("board not empty")
+        try:
+            points = chooser(n, self.game.size)
+        except HandicapError:
+            raise GtpFailure("invalid number of stones") from None
+        self.game.place_handicap(points)
+        return " ".join(flat_to_gtp(p, self.game.size) for p in points)
+
+    def cmd_fixed_handicap(self, args):
+        return self._handicap(args, fixed_handicap_points)
+
+    def cmd_place_free_handicap(self, args):
+        return self._handicap(args, free_handicap_points)
+
+    def cmd_set_free_handicap(self, args):
+        points = [self._vertex(a) for a in args]
+        if not self.game.is_empty() or self.game.moves:
+            raise GtpFailure("board not empty")
+        if len(points) < 2 or PASS in points or len(set(points)) != len(points) \
+                or len(points) >= self.game.size ** 2:
+            raise GtpFailure("bad vertex list")
+        self.game.place_handicap(points)
+        return ""
+
+    def cmd_loadsgf(self, args):
+        self._nargs(args, 1, 2)
+        move_number = self._int(args[1], "move number") if len(args) == 2 else None
+        if move_number is not None and move_number < 1:
+            raise GtpFailure("syntax error: move number must be >= 1")
+        try:
+            data = Path(args[0]).read_bytes()
+        except OSError as e:
+            raise GtpFailure(f"cannot load file: {e.strerror or e}") from None
+        trial = Game(self.game.size, self.game.komi)
+        try:
+            colour = trial.load_sgf(data, move_number)
+        except ValueError as e:  # SGFError is a ValueError too
+            raise GtpFailure(f"cannot load file: {e}") from None
+        self.game = trial
+        return "black" if colour == BLACK else "white"
+
+    def cmd_final_status_list(self, args):
+        self._nargs(args, 1)
+        status = args[0].lower()
+        if status not in ("alive", "dead", "seki"):
+            raise GtpFailure("syntax error: status must be alive, dead or seki")
+        if status == "seki":
+            return ""  # the scorer keeps sekis alive but does not report them separately
+        dead = set(self.game.score().dead)
+        stones = np.flatnonzero(self.game.stones)
+        pick = [p for p in stones if (p in dead) == (status == "dead")]
+        return " ".join(flat_to_gtp(int(p), self.game.size) for p in pick)
+
+    def cmd_time_settings(self, args):
+        self._nargs(args, 3)
+        self.time_settings = tuple(self._int(a) for a in args)
+        return ""
+
+    def cmd_time_left(self, args):
+        self._nargs(args, 3)
+        self.time_left[parse_colour(args[0])] = (self._int(args[1]), self._int(args[2]))
+        return ""
+
+    # -- move choice --------------------------------------------------------------------------
+    def _policy(self, colour: int) -> tuple[np.ndarray, np.ndarray, dict]:
+        """(probabilities (N,) over legal points, sensible mask (N,) bool, analysis dict)."""
+        pos = self.game.position(colour)
+        probs = self.policy.probabilities(pos, symmetries=self.config.symmetries)[0]
+        a = analyze(pos["stones"], pos["to_move"], pos["ko"], self.game.size)
+        return probs, a["sensible"][0].astype(bool) & (probs > 0), a
+
+    def settled(self, colour: int, sensible: np.ndarray, libs: np.ndarray) -> bool:
+        """Nothing left to play for: no live chain in atari, no neutral point `colour` could fill,
+        no empty region larger than a quarter of the board (an open board is not settled)."""
+        g = self.game
+        s = g.score()
+        live = g.stones.copy()
+        live[s.dead] = 0
+        if ((libs == 1) & (live != 0)).any():
+            return False
+        if ((s.owner == 0) & (g.stones == 0) & sensible).any():
+            return False
+        regions = components(g.stones == 0, neighbours(g.size))
+        return max((len(r) for r in regions), default=0) <= g.size * g.size // 4
+
+    def choose_move(self, colour: int) -> str:
+        """The engine's move for `colour` as GTP text ("D4", "pass" or "resign"); plays nothing."""
+        cfg, g = self.config, self.game
+        if cfg.resign_threshold > 0 and len(g.moves) >= cfg.resign_after:
+            margin = g.score().margin * (1 if colour == BLACK else -1)
+            if margin < -cfg.resign_threshold:
+                return "resign"
+        probs, sensible, a = self._policy(colour)
+        cand = np.where(sensible, probs, 0.0)
+        if cand.max() <= 0:
+            return "pass"
+        if g.moves and g.moves[-1] == (3 - colour, PASS):
+            if cand.max() < cfg.pass_threshold or self.settled(colour, sensible, a["libs"][0]):
+                return "pass"
+        return flat_to_gtp(self._pick(cand), g.size)
+
+    def _pick(self, cand: np.ndarray) -> int:
+        cfg = self.config
+        if cfg.temperature <= 0:
+            return int(np.argmax(cand))
+        order = np.argsort(-cand, kind="stable")
+        order = order[cand[order] > 0]
+        if cfg.top_k > 0:
+            order = order[:cfg.top_k]
+        w = cand[order].astype(np.float64) ** (1.0 / cfg.temperature)
+        if not np.isfinite(w).all() or w.sum() <= 0:
+            return int(order[0])
+        return int(self.rng.choice(order, p=w / w.sum()))
+
+    # -- GoGui analyze commands ---------------------------------------------------------------
+    def cmd_analyze_commands(self, args):
+        return "\n".join([
+            "gfx/Policy heatmap/gogui-policy_heatmap %m",
+            "gfx/Policy squares/gogui-policy_influence %m",
+            "gfx/Policy top moves/gogui-top_moves %m",
+            "gfx/Area estimate/gogui-area",
+        ])
+
+    def _ranked(self, colour: int) -> tuple[np.ndarray, np.ndarray]:
+        probs, _, _ = self._policy(colour)
+        order = np.argsort(-probs, kind="stable")
+        return probs, order[probs[order] > 0]
+
+    def cmd_policy_heatmap(self, args):
+        colour = self._colour_arg(args)
+        probs, order = self._ranked(colour)
+        if len(order) == 0:
+            return "TEXT no legal move"
+        top = probs[order[0]]
+        buckets: dict[str, list[str]] = {}
+        labels = []
+        for p in order:
+            if probs[p] < 0.005:
+                break
+            level = min(int(probs[p] / top * len(_HEAT)), len(_HEAT) - 1)
+            buckets.setdefault(_HEAT[level], []).append(flat_to_gtp(int(p), self.game.size))
+            if probs[p] >= 0.01:
+                labels += [flat_to_gtp(int(p), self.game.size), f"{round(100 * probs[p])}"]
+        out = [f"COLOR {c} {' '.join(v)}" for c, v in buckets.items()]
+        if labels:
+            out.append("LABEL " + " ".join(labels))
+        best = flat_to_gtp(int(order[0]), self.game.size)
+        out.append(f"TEXT {'black' if colour == BLACK else 'white'} to move: best {best} {100 * top:.1f}%")
+        return "\n".join(out)
+
+    def cmd_policy_influence(self, args):
+        colour = self._colour_arg(args)
+        probs, order = self._ranked(colour)
+        if len(order) == 0:
+            return "TEXT no legal move"
+        sign = 1.0 if colour == BLACK else -1.0  # GoGui: positive black squares, negative white
+        top = probs[order[0]]
+        pairs = [f"{flat_to_gtp(int(p), self.game.size)} {sign * probs[p] / top:.3f}"
+                 for p in order if probs[p] / top >= 0.01]
+        return "INFLUENCE " + " ".join(pairs) + f"\nTEXT square size = probability / best ({100 * top:.1f}%)"
+
+    def cmd_top_moves(self, args):
+        colour = self._colour_arg(args)
+        probs, order = self._ranked(colour)
+        if len(order) == 0:
+            return "TEXT no legal move"
+        order = order[:self.config.top_moves]
+        names = [flat_to_gtp(int(p), self.game.size) for p in order]
+        out = [f"VAR {'b' if colour == BLACK else 'w'} {names[0]}"]
+        if len(names) > 1:
+            out.append("LABEL " + " ".join(f"{v} {i + 2}" for i, v in enumerate(names[1:])))
+        out.append("TEXT " + "  ".join(f"{i + 1}. {v} {100 * probs[p]:.1f}%"
+                                       for i, (v, p) in enumerate(zip(names, order))))
+        return "\n".join(out)
+
+    def cmd_area(self, args):
+        self._nargs(args, 0)
+        s = self.game.score()
+        owned = np.flatnonzero(s.owner)
+        pairs = " ".join(f"{flat_to_gtp(int(p), self.game.size)} {1 if s.owner[p] == BLACK else -1}"
+                         for p in owned)
+        out = [f"INFLUENCE {pairs}"] if pairs else []
+        if s.dead:
+            out.append("MARK " + " ".join(flat_to_gtp(p, self.game.size) for p in s.dead))
+        out.append(f"TEXT area estimate {s.result()} (black {s.black:g}, white {s.white:g} with komi)")
+        return "\n".join(out)
+
+
+def serve(policy, config: EngineConfig | None = None, stdin: BinaryIO | None = None,
+          stdout: BinaryIO | None = None) -> int:
+    """Run the engine on (by default) this process's stdin/stdout; returns the exit status."""
+    engine = Engine(policy, config)
+    engine.choose_move(BLACK)  # warm-up: compile kernels, first forward pass, before any command
+    return engine.run(stdin or sys.stdin.buffer, stdout or sys.stdout.buffer)
