@@ -10,6 +10,8 @@ Prints positions/s and the ratios. Needs ../shared/data/go/kgs-dev; dlgo needs
 
     python benchmarks/bench_go_data.py [--games 100] [--repeat 3]
 
+ours and sgfmill run interleaved (best of --repeat rounds); dlgo once (it is slow).
+
 The full prepare run is timed separately (see docs/go_data.md):
     /usr/bin/time -v go-cnn prepare ../shared/data/go/kgs-train --out /tmp/kgs-train-prep --workers 2
 """
@@ -98,13 +100,16 @@ def run_dlgo(datas: list[bytes]) -> int:
     return n
 
 
-def timed(fn, datas, repeat):
-    best, n = float("inf"), 0
+def timed(fns, datas, repeat):
+    """Best wall time of each fn over `repeat` rounds, the fns interleaved within a round so that
+    load from other jobs on a shared machine hits them alike. Returns [(positions, seconds)]."""
+    best, n = [float("inf")] * len(fns), [0] * len(fns)
     for _ in range(repeat):
-        t = time.perf_counter()
-        n = fn(datas)
-        best = min(best, time.perf_counter() - t)
-    return n, best
+        for i, fn in enumerate(fns):
+            t = time.perf_counter()
+            n[i] = fn(datas)
+            best[i] = min(best[i], time.perf_counter() - t)
+    return list(zip(n, best))
 
 
 def main():
@@ -117,20 +122,20 @@ def main():
     datas = load_games(args.games)
     run_ours(datas[:2])  # load the compiled numba cache outside the timing
     rows = {}
-    for name, fn, rep in (("ours (parse+replay+alphago 31 planes)", run_ours, args.repeat),
-                          ("sgfmill (parse+replay)", run_sgfmill, args.repeat),
-                          ("dlgo 0.2 (parse+replay+simple 11 planes)", run_dlgo, 1)):
-        try:
-            n, s = timed(fn, datas, rep)
-        except ImportError as e:
-            print(f"{name}: not installed ({e})")
-            continue
+    results = timed([run_ours, run_sgfmill], datas, args.repeat)
+    try:
+        results.append(timed([run_dlgo], datas, 1)[0])
+    except ImportError as e:
+        print(f"dlgo 0.2: not installed ({e})")
+    names = ("ours (parse+replay+alphago 31 planes)", "sgfmill (parse+replay)",
+             "dlgo 0.2 (parse+replay+simple 11 planes)")
+    for name, (n, s) in zip(names, results):
         rows[name] = n / s
         print(f"{name:45s} {n:7d} positions {s:7.2f} s {n / s:10,.0f} positions/s")
     ours = rows.get("ours (parse+replay+alphago 31 planes)")
     for name, rate in rows.items():
         if ours and rate != ours:
-            print(f"ours / {name.split(' (')[0]}: {ours / rate:.1f}x")
+            print(f"ours / {name.split(' (')[0]}: {ours / rate:.2f}x")
 
 
 if __name__ == "__main__":

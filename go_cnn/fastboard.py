@@ -18,7 +18,7 @@ reference on thousands of positions.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 from numba import njit
@@ -32,7 +32,7 @@ _M4 = np.uint64(0x0F0F0F0F0F0F0F0F)
 _H01 = np.uint64(0x0101010101010101)
 
 
-@lru_cache(maxsize=None)
+@cache
 def diagonals(size: int) -> np.ndarray:
     """(size*size, 4) int32 table of the diagonal neighbours, -1 off the board."""
     n = size * size
@@ -58,6 +58,17 @@ def _popcount(x):
 @njit(cache=True, inline="always")
 def _bit(p):
     return _ONE << np.uint64(p & 63)
+
+
+def workspace(n: int) -> tuple:
+    """Scratch arrays of `analyze_one` for boards of n points (allocate once per batch)."""
+    return (np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n, np.int32),  # gid gsize gstart
+            np.empty(n, np.int32), np.empty((n, (n + 63) >> 6), np.uint64),      # glibs gbits
+            np.empty(n, np.int32), np.empty((n + 63) >> 6, np.uint64),           # order acc
+            np.empty(4, np.int32), np.empty(4, np.int32), np.empty(4, np.int32))  # ogs cgs emp
+
+
+_workspace = njit(cache=True)(workspace)
 
 
 @njit(cache=True)
@@ -102,117 +113,118 @@ def _label(stones, nbr, gid, gsize, gstart, glibs, gbits, order, libs_out):
         ng += 1
     return ng
 
+@njit(cache=True)
+def analyze_one(stones, own, ko, nbr, diag, need_after, ws, libs, after, cap, atari, legal, sensible):
+    """One position: writes every point of the (N,) outputs (see `analyze`); ws from workspace(N)."""
+    gid, gsize, gstart, glibs, gbits, order, acc, ogs, cgs, emp = ws
+    n = stones.shape[0]
+    nw = gbits.shape[1]
+    libs[:] = 0
+    after[:] = 0
+    cap[:] = 0
+    atari[:] = 0
+    legal[:] = 0
+    sensible[:] = 0
+    _label(stones, nbr, gid, gsize, gstart, glibs, gbits, order, libs)
+    if not need_after:
+        return
+    for p in range(n):
+        if stones[p] != 0 or p == ko:
+            continue
+        # ogs: distinct own groups next to p; cgs: distinct opponent groups p captures; emp: empty
+        n_on, n_own, nog, ncg, ne, ncap, own_size = 0, 0, 0, 0, 0, 0, 1
+        for k in range(4):
+            r = nbr[p, k]
+            if r < 0:
+                continue
+            n_on += 1
+            s = stones[r]
+            if s == 0:
+                emp[ne] = r
+                ne += 1
+                continue
+            g = gid[r]
+            if s == own:
+                n_own += 1
+                new = True
+                for j in range(nog):
+                    new = new and ogs[j] != g
+                if new:
+                    ogs[nog] = g
+                    nog += 1
+                    own_size += gsize[g]
+            elif glibs[g] == 1:
+                new = True
+                for j in range(ncg):
+                    new = new and cgs[j] != g
+                if new:
+                    cgs[ncg] = g
+                    ncg += 1
+                    ncap += gsize[g]
+        if ncg == 0 and nog == 0:
+            lc = ne
+        elif ncg == 0 and nog == 1:
+            g = ogs[0]
+            lc = glibs[g] - 1  # p itself was one of them
+            for j in range(ne):
+                e = emp[j]
+                if gbits[g, e >> 6] & _bit(e) == 0:
+                    lc += 1
+        else:
+            acc[:] = 0
+            for j in range(nog):
+                for w in range(nw):
+                    acc[w] |= gbits[ogs[j], w]
+            for j in range(ne):
+                acc[emp[j] >> 6] |= _bit(emp[j])
+            for j in range(ncg):  # captured stones touching the new group become liberties
+                g = cgs[j]
+                for i in range(gstart[g], gstart[g] + gsize[g]):
+                    c = order[i]
+                    for k in range(4):
+                        r = nbr[c, k]
+                        if r == p:
+                            acc[c >> 6] |= _bit(c)
+                            break
+                        if r >= 0 and stones[r] == own:
+                            h = gid[r]
+                            hit = False
+                            for m in range(nog):
+                                hit = hit or ogs[m] == h
+                            if hit:
+                                acc[c >> 6] |= _bit(c)
+                                break
+            acc[p >> 6] &= ~_bit(p)
+            lc = 0
+            for w in range(nw):
+                lc += _popcount(acc[w])
+        if lc == 0 and ncap == 0:
+            continue  # suicide
+        legal[p] = 1
+        after[p] = lc
+        cap[p] = ncap
+        if lc == 1:
+            atari[p] = own_size
+        eye = n_own == n_on
+        if eye:  # all neighbours own: an eye unless the diagonals say it is false
+            bad, edge = 0, False
+            for k in range(4):
+                d = diag[p, k]
+                if d < 0:
+                    edge = True
+                elif stones[d] == 3 - own:
+                    bad += 1
+            eye = bad == 0 if edge else bad <= 1
+        if not eye:
+            sensible[p] = 1
 
 @njit(cache=True)
 def _analyze_kernel(stones_b, to_move_b, ko_b, nbr, diag, need_after,
                     libs_o, after_o, cap_o, atari_o, legal_o, sensible_o):
-    bsz, n = stones_b.shape
-    nw = (n + 63) >> 6
-    gid = np.empty(n, np.int32)
-    gsize = np.empty(n, np.int32)
-    gstart = np.empty(n, np.int32)
-    glibs = np.empty(n, np.int32)
-    gbits = np.empty((n, nw), np.uint64)
-    order = np.empty(n, np.int32)
-    acc = np.empty(nw, np.uint64)
-    ogs = np.empty(4, np.int32)  # distinct own groups next to p
-    cgs = np.empty(4, np.int32)  # distinct opponent groups next to p captured by playing p
-    emp = np.empty(4, np.int32)  # empty neighbours of p
-    for b in range(bsz):
-        stones = stones_b[b]
-        _label(stones, nbr, gid, gsize, gstart, glibs, gbits, order, libs_o[b])
-        if not need_after:
-            continue
-        own = to_move_b[b]
-        ko = ko_b[b]
-        for p in range(n):
-            if stones[p] != 0 or p == ko:
-                continue
-            n_on, n_own, nog, ncg, ne, cap, own_size = 0, 0, 0, 0, 0, 0, 1
-            for k in range(4):
-                r = nbr[p, k]
-                if r < 0:
-                    continue
-                n_on += 1
-                s = stones[r]
-                if s == 0:
-                    emp[ne] = r
-                    ne += 1
-                    continue
-                g = gid[r]
-                if s == own:
-                    n_own += 1
-                    new = True
-                    for j in range(nog):
-                        new = new and ogs[j] != g
-                    if new:
-                        ogs[nog] = g
-                        nog += 1
-                        own_size += gsize[g]
-                elif glibs[g] == 1:
-                    new = True
-                    for j in range(ncg):
-                        new = new and cgs[j] != g
-                    if new:
-                        cgs[ncg] = g
-                        ncg += 1
-                        cap += gsize[g]
-            if ncg == 0 and nog == 0:
-                libs = ne
-            elif ncg == 0 and nog == 1:
-                g = ogs[0]
-                libs = glibs[g] - 1  # p itself was one of them
-                for j in range(ne):
-                    e = emp[j]
-                    if gbits[g, e >> 6] & _bit(e) == 0:
-                        libs += 1
-            else:
-                acc[:] = 0
-                for j in range(nog):
-                    for w in range(nw):
-                        acc[w] |= gbits[ogs[j], w]
-                for j in range(ne):
-                    acc[emp[j] >> 6] |= _bit(emp[j])
-                for j in range(ncg):  # captured stones touching the new group become liberties
-                    g = cgs[j]
-                    for i in range(gstart[g], gstart[g] + gsize[g]):
-                        c = order[i]
-                        for k in range(4):
-                            r = nbr[c, k]
-                            if r == p:
-                                acc[c >> 6] |= _bit(c)
-                                break
-                            if r >= 0 and stones[r] == own:
-                                h = gid[r]
-                                hit = False
-                                for m in range(nog):
-                                    hit = hit or ogs[m] == h
-                                if hit:
-                                    acc[c >> 6] |= _bit(c)
-                                    break
-                acc[p >> 6] &= ~_bit(p)
-                libs = 0
-                for w in range(nw):
-                    libs += _popcount(acc[w])
-            if libs == 0 and cap == 0:
-                continue  # suicide
-            legal_o[b, p] = 1
-            after_o[b, p] = libs
-            cap_o[b, p] = cap
-            if libs == 1:
-                atari_o[b, p] = own_size
-            eye = n_own == n_on
-            if eye:  # all neighbours own: an eye unless the diagonals say it is false
-                bad, edge = 0, False
-                for k in range(4):
-                    d = diag[p, k]
-                    if d < 0:
-                        edge = True
-                    elif stones[d] == 3 - own:
-                        bad += 1
-                eye = bad == 0 if edge else bad <= 1
-            if not eye:
-                sensible_o[b, p] = 1
+    ws = _workspace(stones_b.shape[1])
+    for b in range(stones_b.shape[0]):
+        analyze_one(stones_b[b], to_move_b[b], ko_b[b], nbr, diag, need_after, ws, libs_o[b],
+                    after_o[b], cap_o[b], atari_o[b], legal_o[b], sensible_o[b])
 
 
 def analyze(stones: np.ndarray, to_move: np.ndarray, ko: np.ndarray, size: int,
@@ -222,9 +234,9 @@ def analyze(stones: np.ndarray, to_move: np.ndarray, ko: np.ndarray, size: int,
     points (all 0 elsewhere and when need_after=False): legal, libs_after, capture, self_atari
     (size of the own group left with one liberty), sensible (legal and not an own eye)."""
     b, n = stones.shape
-    out = {k: np.zeros((b, n), np.int16) for k in ("libs", "libs_after", "capture", "self_atari")}
-    out["legal"] = np.zeros((b, n), np.uint8)
-    out["sensible"] = np.zeros((b, n), np.uint8)
+    out = {k: np.empty((b, n), np.int16) for k in ("libs", "libs_after", "capture", "self_atari")}
+    out["legal"] = np.empty((b, n), np.uint8)
+    out["sensible"] = np.empty((b, n), np.uint8)
     _analyze_kernel(np.ascontiguousarray(stones, np.int8), np.asarray(to_move, np.int8),
                     np.asarray(ko, np.int64), neighbours(size), diagonals(size), need_after,
                     out["libs"], out["libs_after"], out["capture"], out["self_atari"],

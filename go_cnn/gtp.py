@@ -11,30 +11,32 @@ end of its input.
 
 Move choice (`genmove`): the policy's probabilities over the legal points (ko, suicide and occupied
 points are exactly 0), restricted to "sensible" points (not filling one's own eye). Deterministic
-(highest probability) unless `temperature > 0`, which samples p^(1/T) from the `top_k` best.
-It passes when
-  - no sensible legal point is left, or
-  - the opponent has just passed and either the position is settled (no live chain in atari, no
-    neutral point it could fill, no open region larger than a quarter of the board; see
-    `game.score`) or the best sensible point's probability is below `pass_threshold`.
+(highest probability) unless `temperature > 0`, which samples p^(1/T) from the `top_k` best, or
+while fewer than `random_opening` moves have been played, when it samples p from the 5 best (so that
+matches against a deterministic opponent do not repeat one game).
+After an opponent pass it passes if its best sensible point is below `pass_threshold`; otherwise,
+unless the board is still open (an empty region over a quarter of it), it plays only where the count
+can change -- a neutral point (see `game.score`), a capture, or saving an own chain in atari -- the
+net's favourite among those, and passes when there is none. It also passes when no sensible legal
+point is left.
 It resigns (only when `resign_threshold` > 0) after `resign_after` moves when the area estimate has
 it behind by more than `resign_threshold` points.
 
-GoGui analyze commands (`gogui-analyze_commands`): a policy heatmap (`gfx`: COLOR buckets + LABEL
-percentages), the policy as INFLUENCE squares, the top moves (VAR + LABEL ranks + TEXT) and the
-area estimate used for scoring (INFLUENCE owner + MARK dead stones).
+GoGui analyze commands (`gogui-analyze_commands`, formatted by `gogui.py`): the policy heatmap,
+the policy as squares, the top moves, and the area estimate used for scoring.
 """
 from __future__ import annotations
 
 import math
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 import numpy as np
 
+from go_cnn import gogui
 from go_cnn.board import BLACK, WHITE, IllegalMove, neighbours
 from go_cnn.coords import PASS, flat_to_gtp, gtp_to_flat
 from go_cnn.fastboard import analyze
@@ -45,13 +47,14 @@ ENGINE_NAME = "go-cnn"
 ENGINE_VERSION = "0.1.0"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # control characters except HT (\x09) and LF (\x0a)
 _ID = re.compile(r"[0-9]+")
-_HEAT = ("#2c7bb6", "#abd9e9", "#ffffbf", "#fdae61", "#d7191c")  # low -> high probability
+_MAX_SGF_BYTES = 16 << 20  # loadsgf reads at most this much (a record is a few KiB)
 
 
 @dataclass
 class EngineConfig:
     temperature: float = 0.0      # 0: always the most probable move; > 0: sample p^(1/T)
     top_k: int = 0                # sample only among the k most probable points (0: all)
+    random_opening: int = 0       # sample (T=1, top 5) while the game has fewer moves than this
     pass_threshold: float = 0.02  # after an opponent pass, pass if the best point is below this
     resign_threshold: float = 0.0  # resign when behind by more points than this (0: never resign)
     resign_after: int = 100       # no resignation before this many moves
@@ -67,7 +70,7 @@ class GtpFailure(Exception):
 def clean_line(raw: str) -> str:
     """Preprocess one input line as GTP v2 section 3.1 says; '' means skip it."""
     line = _CONTROL.sub("", raw.split("#", 1)[0]).replace("\t", " ")
-    return line.strip()
+    return line.strip(" ")  # only the space is white space in GTP (no Unicode spaces)
 
 
 def parse_colour(text: str) -> int:
@@ -114,7 +117,7 @@ class Engine:
             "final_status_list": self.cmd_final_status_list,
             "time_settings": self.cmd_time_settings,
             "time_left": self.cmd_time_left,
-            "gogui-analyze_commands": self.cmd_analyze_commands,
+            "gogui-analyze_commands": lambda a: "\n".join(gogui.ANALYZE_COMMANDS),
             "gogui-policy_heatmap": self.cmd_policy_heatmap,
             "gogui-policy_influence": self.cmd_policy_influence,
             "gogui-top_moves": self.cmd_top_moves,
@@ -128,7 +131,7 @@ class Engine:
         line = clean_line(raw)
         if not line:
             return None
-        words = line.split()
+        words = [w for w in line.split(" ") if w]
         ident = ""
         if _ID.fullmatch(words[0]):
             ident, words = words[0], words[1:]
@@ -142,7 +145,7 @@ class Engine:
             ok, text = True, fn(args)
         except GtpFailure as e:
             ok, text = False, str(e)
-        except Exception as e:  # a bug must not kill the engine in the middle of a game
+        except Exception as e:  # noqa: BLE001  (a bug must not kill the engine in the middle of a game)
             ok, text = False, f"internal error: {type(e).__name__}: {e}"
         lines = str(text).split("\n")
         body = "\n".join([lines[0]] + [x for x in lines[1:] if x.strip()])
@@ -285,9 +288,12 @@ class Engine:
         if move_number is not None and move_number < 1:
             raise GtpFailure("syntax error: move number must be >= 1")
         try:
-            data = Path(args[0]).read_bytes()
+            with open(args[0], "rb") as f:
+                data = f.read(_MAX_SGF_BYTES + 1)
         except OSError as e:
             raise GtpFailure(f"cannot load file: {e.strerror or e}") from None
+        if len(data) > _MAX_SGF_BYTES:
+            raise GtpFailure(f"cannot load file: larger than {_MAX_SGF_BYTES >> 20} MiB")
         trial = Game(self.game.size, self.game.komi)
         try:
             colour = trial.load_sgf(data, move_number)
@@ -326,19 +332,24 @@ class Engine:
         a = analyze(pos["stones"], pos["to_move"], pos["ko"], self.game.size)
         return probs, a["sensible"][0].astype(bool) & (probs > 0), a
 
-    def settled(self, colour: int, sensible: np.ndarray, libs: np.ndarray) -> bool:
-        """Nothing left to play for: no live chain in atari, no neutral point `colour` could fill,
-        no empty region larger than a quarter of the board (an open board is not settled)."""
+    def endgame_moves(self, colour: int, sensible: np.ndarray, a: dict) -> np.ndarray | None:
+        """After an opponent pass: the points where the count can still change for `colour` -- a
+        neutral point, a capture, or the liberty that saves an own chain in atari (sensible ones
+        only) -- or None while the board is still open (an empty region over a quarter of it)."""
         g = self.game
+        n = g.size * g.size
+        nbr = neighbours(g.size)
+        if max((len(r) for r in components(g.stones == 0, nbr)), default=0) > n // 4:
+            return None
         s = g.score()
-        live = g.stones.copy()
-        live[s.dead] = 0
-        if ((libs == 1) & (live != 0)).any():
-            return False
-        if ((s.owner == 0) & (g.stones == 0) & sensible).any():
-            return False
-        regions = components(g.stones == 0, neighbours(g.size))
-        return max((len(r) for r in regions), default=0) <= g.size * g.size // 4
+        useful = ((s.owner == 0) & (g.stones == 0)) | (a["capture"][0] > 0)
+        in_atari = (g.stones == colour) & (a["libs"][0] == 1)
+        in_atari[s.dead] = False
+        for p in np.flatnonzero(in_atari):
+            for q in nbr[p]:
+                if q >= 0 and g.stones[q] == 0 and a["libs_after"][0][q] >= 2:
+                    useful[q] = True
+        return useful & sensible
 
     def choose_move(self, colour: int) -> str:
         """The engine's move for `colour` as GTP text ("D4", "pass" or "resign"); plays nothing."""
@@ -351,96 +362,50 @@ class Engine:
         cand = np.where(sensible, probs, 0.0)
         if cand.max() <= 0:
             return "pass"
-        if g.moves and g.moves[-1] == (3 - colour, PASS):
-            if cand.max() < cfg.pass_threshold or self.settled(colour, sensible, a["libs"][0]):
+        if g.moves and g.moves[-1] == (3 - colour, PASS):  # the opponent thinks the game is over
+            if cand.max() < cfg.pass_threshold:
                 return "pass"
+            useful = self.endgame_moves(colour, sensible, a)
+            if useful is not None:
+                cand = np.where(useful, cand, 0.0)
+                if cand.max() <= 0:
+                    return "pass"
         return flat_to_gtp(self._pick(cand), g.size)
 
     def _pick(self, cand: np.ndarray) -> int:
         cfg = self.config
-        if cfg.temperature <= 0:
+        temperature, top_k = cfg.temperature, cfg.top_k
+        if len(self.game.moves) < cfg.random_opening and temperature <= 0:
+            temperature, top_k = 1.0, 5
+        if temperature <= 0:
             return int(np.argmax(cand))
         order = np.argsort(-cand, kind="stable")
         order = order[cand[order] > 0]
-        if cfg.top_k > 0:
-            order = order[:cfg.top_k]
-        w = cand[order].astype(np.float64) ** (1.0 / cfg.temperature)
+        if top_k > 0:
+            order = order[:top_k]
+        w = cand[order].astype(np.float64) ** (1.0 / temperature)
         if not np.isfinite(w).all() or w.sum() <= 0:
             return int(order[0])
         return int(self.rng.choice(order, p=w / w.sum()))
 
-    # -- GoGui analyze commands ---------------------------------------------------------------
-    def cmd_analyze_commands(self, args):
-        return "\n".join([
-            "gfx/Policy heatmap/gogui-policy_heatmap %m",
-            "gfx/Policy squares/gogui-policy_influence %m",
-            "gfx/Policy top moves/gogui-top_moves %m",
-            "gfx/Area estimate/gogui-area",
-        ])
-
-    def _ranked(self, colour: int) -> tuple[np.ndarray, np.ndarray]:
+    # -- GoGui analyze commands (formatting in gogui.py) ------------------------------------
+    def _gfx(self, args, fmt) -> str:
+        colour = self._colour_arg(args)
         probs, _, _ = self._policy(colour)
-        order = np.argsort(-probs, kind="stable")
-        return probs, order[probs[order] > 0]
+        return fmt(probs, colour, self.game.size)
 
     def cmd_policy_heatmap(self, args):
-        colour = self._colour_arg(args)
-        probs, order = self._ranked(colour)
-        if len(order) == 0:
-            return "TEXT no legal move"
-        top = probs[order[0]]
-        buckets: dict[str, list[str]] = {}
-        labels = []
-        for p in order:
-            if probs[p] < 0.005:
-                break
-            level = min(int(probs[p] / top * len(_HEAT)), len(_HEAT) - 1)
-            buckets.setdefault(_HEAT[level], []).append(flat_to_gtp(int(p), self.game.size))
-            if probs[p] >= 0.01:
-                labels += [flat_to_gtp(int(p), self.game.size), f"{round(100 * probs[p])}"]
-        out = [f"COLOR {c} {' '.join(v)}" for c, v in buckets.items()]
-        if labels:
-            out.append("LABEL " + " ".join(labels))
-        best = flat_to_gtp(int(order[0]), self.game.size)
-        out.append(f"TEXT {'black' if colour == BLACK else 'white'} to move: best {best} {100 * top:.1f}%")
-        return "\n".join(out)
+        return self._gfx(args, gogui.heatmap)
 
     def cmd_policy_influence(self, args):
-        colour = self._colour_arg(args)
-        probs, order = self._ranked(colour)
-        if len(order) == 0:
-            return "TEXT no legal move"
-        sign = 1.0 if colour == BLACK else -1.0  # GoGui: positive black squares, negative white
-        top = probs[order[0]]
-        pairs = [f"{flat_to_gtp(int(p), self.game.size)} {sign * probs[p] / top:.3f}"
-                 for p in order if probs[p] / top >= 0.01]
-        return "INFLUENCE " + " ".join(pairs) + f"\nTEXT square size = probability / best ({100 * top:.1f}%)"
+        return self._gfx(args, gogui.influence)
 
     def cmd_top_moves(self, args):
-        colour = self._colour_arg(args)
-        probs, order = self._ranked(colour)
-        if len(order) == 0:
-            return "TEXT no legal move"
-        order = order[:self.config.top_moves]
-        names = [flat_to_gtp(int(p), self.game.size) for p in order]
-        out = [f"VAR {'b' if colour == BLACK else 'w'} {names[0]}"]
-        if len(names) > 1:
-            out.append("LABEL " + " ".join(f"{v} {i + 2}" for i, v in enumerate(names[1:])))
-        out.append("TEXT " + "  ".join(f"{i + 1}. {v} {100 * probs[p]:.1f}%"
-                                       for i, (v, p) in enumerate(zip(names, order))))
-        return "\n".join(out)
+        return self._gfx(args, lambda p, c, s: gogui.top_moves(p, c, s, self.config.top_moves))
 
     def cmd_area(self, args):
         self._nargs(args, 0)
-        s = self.game.score()
-        owned = np.flatnonzero(s.owner)
-        pairs = " ".join(f"{flat_to_gtp(int(p), self.game.size)} {1 if s.owner[p] == BLACK else -1}"
-                         for p in owned)
-        out = [f"INFLUENCE {pairs}"] if pairs else []
-        if s.dead:
-            out.append("MARK " + " ".join(flat_to_gtp(p, self.game.size) for p in s.dead))
-        out.append(f"TEXT area estimate {s.result()} (black {s.black:g}, white {s.white:g} with komi)")
-        return "\n".join(out)
+        return gogui.area(self.game.score(), self.game.size)
 
 
 def serve(policy, config: EngineConfig | None = None, stdin: BinaryIO | None = None,

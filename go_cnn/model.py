@@ -12,7 +12,7 @@ point (``PlaneBias``). Layer counts are AlphaGo's: ``layers`` counts every convo
 | fc            | flatten -> 1024 -> 1024 -> N (ReLU)     | the fully-connected baseline     |
 | cpu-tiny      | 4 layers, 32 filters                    | tests, the embedded demo         |
 | cpu-small     | 6 layers, 48 filters                    | a CPU with little time           |
-| cpu (default) | 7 layers, 64 filters, batch norm        | 30 minutes on a 2-core CPU       |
+| cpu (default) | 6 layers, 64 filters                    | 30 minutes on a 2-core CPU       |
 | gpu-12x128    | 12 layers, 128 filters, batch norm      | Maddison et al. size, one GPU    |
 | gpu-13x192    | 13 layers, 192 filters, batch norm      | AlphaGo SL policy size, one GPU  |
 | gpu-b6c128    | 5x5 stem + 6 residual blocks, 128 ch    | one GPU, residual                |
@@ -88,7 +88,7 @@ def _conv_preset(cfg: PolicyConfig):
 PRESETS.register("fc", fc_spec)
 PRESETS.register("cpu-tiny", _conv_preset(PolicyConfig(layers=4, filters=32)))
 PRESETS.register("cpu-small", _conv_preset(PolicyConfig(layers=6, filters=48)))
-PRESETS.register("cpu", _conv_preset(PolicyConfig(layers=7, filters=64, batch_norm=True)))
+PRESETS.register("cpu", _conv_preset(PolicyConfig(layers=6, filters=64)))
 PRESETS.register("gpu-12x128", _conv_preset(PolicyConfig(layers=12, filters=128, batch_norm=True)))
 PRESETS.register("gpu-13x192", _conv_preset(PolicyConfig(layers=13, filters=192, batch_norm=True)))
 PRESETS.register("gpu-b6c128", _conv_preset(PolicyConfig(layers=14, filters=128, residual=True)))

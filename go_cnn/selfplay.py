@@ -98,6 +98,7 @@ def write_selfplay_archive(out: str | os.PathLike, games: int, cfg: SelfPlayConf
                 tar.addfile(info, io.BytesIO(data))
                 if progress is not None:
                     progress(i + 1, games)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; an archive is meant to be shared
         os.replace(tmp, out)
     finally:
         if os.path.exists(tmp):

@@ -34,7 +34,7 @@ from torch.utils.data import Dataset
 from go_cnn.dataset import GoShardDataset
 from go_cnn.model import DEFAULT_PRESET, make_spec
 from shared.checkpoint import load_checkpoint, save_checkpoint
-from shared.distributed import select_device
+from shared import distributed as D
 from shared.network import build, spec_to_dict
 from shared.summary import summary
 from shared.train import TrainConfig, fit
@@ -47,7 +47,9 @@ class GoTrainConfig:
     epoch_size: int = 200_000             # positions per epoch (capped at the training split's size)
     val_positions: int = 20_000           # fixed validation subset size (0 = the whole split)
     channels_last: bool = True            # NHWC memory format (faster convolutions on CPU/GPU)
-    threads: int = 0                      # torch CPU threads; 0 = leave torch's default
+    cpu_amp: str = "auto"                 # CPU autocast: "auto" (bf16 where the CPU has it) | "bf16" | "off"
+    threads: int = 0                      # torch CPU threads; 0 = auto (with a time budget on CPU: the faster
+                                          # of torch's default and 1, measured; else torch's default)
     train: TrainConfig = field(default_factory=TrainConfig)  # engine settings (lr, batch, budget, ...)
     epochs_given: bool = False            # True: keep train.epochs even with a time budget
 
@@ -90,17 +92,32 @@ class FixedSubset(Dataset):
         return self.__getitems__([i])[0]
 
 
-class ChannelsLast(torch.nn.Module):
-    """Wraps a network so its input (and weights) use NHWC memory layout; forward is unchanged."""
+class CpuFast(torch.nn.Module):
+    """Wraps a network for CPU speed: NHWC memory layout (oneDNN's fast convolutions) and, with
+    `bf16`, autocast to bfloat16 (CPUs with AVX512-BF16/AMX; the loss stays float32). The wrapped
+    net's weights stay float32 and are what the model file stores."""
 
-    def __init__(self, net: torch.nn.Module):
+    def __init__(self, net: torch.nn.Module, bf16: bool = False):
         super().__init__()
         self.net = net.to(memory_format=torch.channels_last)
+        self.bf16 = bf16
 
     def forward(self, x, targets=None, **kw):
         if x.dim() == 4:
             x = x.contiguous(memory_format=torch.channels_last)
+        if self.bf16 and x.device.type == "cpu":
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                logits, loss = self.net(x, targets, **kw)
+            return logits.float(), loss
         return self.net(x, targets, **kw)
+
+
+def cpu_bf16_supported() -> bool:
+    """True when oneDNN can run bfloat16 convolutions fast on this CPU (AVX512-BF16 or AMX)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 def model_paths(out: Path) -> dict:
@@ -146,25 +163,38 @@ def _collate(items, device):
 
 
 def plan_epochs(budget_s: float, train_rate: float, val_rate: float, n_val: int, epoch_size: int,
-                fraction: float = 0.95) -> tuple[int, int]:
+                fraction: float = 0.95, min_epochs: int = 8) -> tuple[int, int]:
     """(epochs, epoch_size) so that epochs * (epoch_size / train_rate + n_val / val_rate) is about
-    `fraction` of `budget_s`, with epochs close to the requested epoch size."""
+    `fraction` of `budget_s`: epochs of about `epoch_size` positions, but at least `min_epochs`
+    (smaller epochs) so the budget always gets several validations and best-model checks."""
     usable = budget_s * fraction
     per_val = n_val / max(val_rate, 1e-9)
     epoch_s = epoch_size / max(train_rate, 1e-9) + per_val
     epochs = max(1, int(usable // epoch_s))
+    if epochs < min_epochs:
+        epochs = max(1, min(min_epochs, int(usable // (2 * per_val + 1e-9))))  # validation <= half the time
     size = int((usable / epochs - per_val) * train_rate)
     return epochs, max(size, 1)
 
 
 def train(data: str | Path, out: str | Path, cfg: GoTrainConfig, resume: bool = False, log=print) -> dict:
     """Train on a prepared dataset folder; write the model file OUT. -> a summary dict."""
-    out = Path(out)
-    paths = model_paths(out)
+    paths = model_paths(Path(out))
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
     tc = cfg.train
-    train_base = GoShardDataset(data, "train", augment=True, seed=tc.seed)
+    info = D.setup(tc.device)  # joins the torchrun process group, if any (fit reuses it)
+    try:
+        return _train(data, paths, cfg, resume, log, info)
+    finally:
+        D.teardown(info)
+
+
+def _train(data, paths: dict, cfg: GoTrainConfig, resume: bool, log, info: D.DistInfo) -> dict:
+    tc = cfg.train
+    if not info.is_main:
+        log = _quiet
+    train_base = GoShardDataset(data, "train", augment=True, seed=tc.seed + 1000 * info.rank)  # own draws per rank
     val_base = GoShardDataset(data, "val", augment=False)
     if len(train_base) == 0:
         raise ValueError(f"{data}: the training split has no positions")
@@ -173,44 +203,71 @@ def train(data: str | Path, out: str | Path, cfg: GoTrainConfig, resume: bool = 
     spec = make_spec(cfg.preset, train_base.num_planes, size, **({} if cfg.preset else cfg.layers))
     torch.manual_seed(tc.seed)
     net = build(spec)
-    model = ChannelsLast(net) if cfg.channels_last else net
+    device = info.device
+    bf16 = device.type == "cpu" and (cfg.cpu_amp == "bf16" or (cfg.cpu_amp == "auto" and cpu_bf16_supported()))
+    model = CpuFast(net, bf16) if (cfg.channels_last or bf16) else net
     epoch_size = min(cfg.epoch_size, len(train_base)) if cfg.epoch_size > 0 else len(train_base)
     val_set = FixedSubset(val_base, min(cfg.val_positions, len(val_base)) if cfg.val_positions else 0, tc.seed) \
         if len(val_base) else None
     s = summary(spec)
-    device = select_device(tc.device)
     log(f"model: {cfg.preset or 'custom'} ({s.total_params:,} params, {s.total_macs:,} MACs/position), "
-        f"features {fs} ({train_base.num_planes} planes), device {device}")
+        f"features {fs} ({train_base.num_planes} planes), device {device}{' (bf16 autocast)' if bf16 else ''}")
     log(f"data: {len(train_base):,} train positions, {len(val_base):,} val (using {len(val_set or [])})")
     run_cfg = copy.copy(tc)
     budget_s = tc.time_budget_min * 60
-    if budget_s > 0 and not cfg.epochs_given:
+    last = paths["run"] / "last.pt"
+    if resume and last.exists():  # keep the interrupted run's plan, so its schedule continues unchanged
+        ck = load_checkpoint(last)
+        saved = json.loads(ck["config"])
+        run_cfg.epochs, run_cfg.time_budget_min = saved["epochs"], saved["time_budget_min"]
+        epoch_size = int(ck["meta"].get("epoch_size", epoch_size))
+        log(f"resume: {run_cfg.epochs} epochs of {epoch_size:,} positions as planned by the first run")
+    elif budget_s > 0 and not cfg.epochs_given:
         t0 = time.monotonic()
-        tr, vr = _measure(model, EpochSample(train_base, tc.batch_size), val_set or FixedSubset(train_base, 256),
-                          tc, device)
+        probe = (model, EpochSample(train_base, tc.batch_size), val_set or FixedSubset(train_base, 256), tc, device)
+        secs = min(12.0, 0.02 * budget_s)
+        tr, vr = _measure(*probe, seconds=secs)
+        n_threads = torch.get_num_threads()
+        if cfg.threads == 0 and device.type == "cpu" and n_threads > 1:
+            # auto threads: on a busy machine one thread can beat several (no OpenMP spin-waiting)
+            torch.set_num_threads(1)
+            tr1, vr1 = _measure(*probe, seconds=secs)
+            log(f"threads: {n_threads} -> {tr:.0f}, 1 -> {tr1:.0f} train positions/s; using "
+                f"{1 if tr1 > tr else n_threads}")
+            if tr1 > tr:
+                tr, vr = tr1, vr1
+            else:
+                torch.set_num_threads(n_threads)
         spent = time.monotonic() - t0
         n_val = len(val_set) if val_set is not None else 0
         run_cfg.epochs, epoch_size = plan_epochs(budget_s - spent, tr, vr, n_val, epoch_size)
+        epoch_size = max(epoch_size, tc.batch_size)
         run_cfg.time_budget_min = (budget_s - spent) / 60
+        if info.world_size > 1:  # every rank must run rank 0's plan
+            plan = [run_cfg.epochs, epoch_size, run_cfg.time_budget_min]
+            torch.distributed.broadcast_object_list(plan, src=0)
+            run_cfg.epochs, epoch_size, run_cfg.time_budget_min = plan
         log(f"time budget {tc.time_budget_min:g} min: measured {tr:.0f} train / {vr:.0f} val positions/s "
             f"-> {run_cfg.epochs} epochs of {epoch_size:,} positions (cosine spans ~95% of the budget)")
     meta = {"app": "go", "spec": spec_to_dict(spec), "feature_set": fs, "board_size": size,
             "preset": cfg.preset or "custom", "params": s.total_params, "macs": s.total_macs,
-            "data": str(Path(data).resolve()), "epoch_size": epoch_size, "channels_last": cfg.channels_last}
+            "data": str(Path(data).resolve()), "epoch_size": epoch_size, "cpu_bf16": bf16}
     t_start = time.monotonic()
     hist = fit(model, EpochSample(train_base, epoch_size), val_set, run_cfg, out=paths["run"], meta=meta,
                resume=resume)
     wall = time.monotonic() - t_start
+    if not info.is_main:
+        return {}
     if hist.best_path is None and hist.last_path is None:
         raise RuntimeError("training produced no checkpoint")
     src = hist.best_path or hist.last_path
-    seen = sum(round(r["samples_per_s"] * r["time_s"]) for r in hist.epochs)
+    seen = sum(round(r["samples_per_s"] * r["time_s"]) for r in hist.epochs)  # all ranks
     best = next((r for r in hist.epochs if r["epoch"] == hist.best_epoch), hist.epochs[-1])
     info = {"positions_seen": seen, "train_time_s": round(wall, 1), "stop_reason": hist.stop_reason,
             "best_epoch": hist.best_epoch, "epochs_run": len(hist.epochs),
             "val_top1": best.get("val_top1"), "val_top5": best.get("val_top5"), "val_nll": best.get("val_nll"),
             "hardware": _hardware(device)}
-    _write_model(src, paths["model"], info, cfg.channels_last)
+    _write_model(src, paths["model"], info, model is not net)
     if (paths["run"] / "metrics.jsonl").exists():
         shutil.copyfile(paths["run"] / "metrics.jsonl", paths["metrics"])
     from go_cnn.plots import learning_curve
@@ -219,11 +276,15 @@ def train(data: str | Path, out: str | Path, cfg: GoTrainConfig, resume: bool = 
                 preset=meta["preset"], params=s.total_params, macs=s.total_macs, feature_set=fs)
 
 
+def _quiet(*_a, **_k) -> None:
+    pass
+
+
 def _write_model(src: Path, dst: Path, info: dict, wrapped: bool) -> None:
     """The engine's checkpoint -> a slim model file (weights of the bare net + meta with `training`)."""
     ck = load_checkpoint(src)
     state = ck["model"]
-    if wrapped:  # ChannelsLast keeps the net under "net."
+    if wrapped:  # CpuFast keeps the net under "net."
         state = {k[len("net."):]: v.contiguous() for k, v in state.items() if k.startswith("net.")}
     meta = dict(ck["meta"], training=info)
     save_checkpoint(dst, {"model": state, "meta": meta})

@@ -217,8 +217,11 @@ def environment() -> dict:
               help="Data root holding go/ and speech/.")
 @click.option("--quick", is_flag=True, help="Tiny smoke run: small data and, unless given, 256 samples per run.")
 @click.option("--out", required=False, type=click.Path(file_okay=False), help="Output folder (tables, plots, cache).")
+@click.option("--threads", default=0, type=click.IntRange(0),
+              help="torch CPU threads (0 = torch's default); 1 is steadier on a busy machine.")
 @click.option("--list", "list_only", is_flag=True, help="List domains and their designs, then exit.")
-def main(domains, designs_path, only, seeds, budget_seconds, budget_samples, data_root, quick, out, list_only):
+def main(domains, designs_path, only, seeds, budget_seconds, budget_samples, data_root, quick, out, threads,
+         list_only):
     """Compare CNN designs across domains under one budget: tables (Markdown, CSV, JSON) and plots.
 
     Cached runs in OUT/cache are reused: re-running the same command resumes an interrupted one."""
@@ -251,6 +254,9 @@ def main(domains, designs_path, only, seeds, budget_seconds, budget_samples, dat
             if not s and not m:
                 s, m = (0.0, 256) if quick else (60.0, 0)
             budgets[n] = Budget(seconds=float(s), samples=int(m))
+        if threads:
+            import torch
+            torch.set_num_threads(threads)
         only_list = [x.strip() for x in only.split(",")] if only else None
         plan = Plan(names, list(range(seeds)), budgets, Path(data_root), Path(out), quick, file_designs,
                     replace, only_list)
@@ -258,7 +264,7 @@ def main(domains, designs_path, only, seeds, budget_seconds, budget_samples, dat
         doc["config"]["command"] = "cnn-compare " + " ".join(sys.argv[1:])
         files = write_report(doc, Path(out))
     except (CompareError, KeyError, ValueError) as e:
-        raise click.ClickException(str(e).strip("'\"")) from None
+        raise click.ClickException(str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)) from None
     for f in files:
         click.echo(str(f))
 

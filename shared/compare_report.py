@@ -99,6 +99,7 @@ def cross_table(rows: list[dict]) -> list[str]:
 def plot_domain(name: str, dom: dict, path: Path) -> Path:
     """Accuracy vs parameters and vs MACs (log x), one series per metric, error bars = std."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter
 
     fig = Figure(figsize=(11, 4.2))
     axes = fig.subplots(1, 2)
@@ -113,6 +114,7 @@ def plot_domain(name: str, dom: dict, path: Path) -> Path:
                 for x, y, r in zip(xs, ys, rows):
                     ax.annotate(r["design"], (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())   # decade labels only: minor ones overlap
         ax.set_xlabel(f"{label} (log scale)")
         ax.set_ylabel("accuracy")
         ax.grid(True, alpha=0.3)
@@ -132,16 +134,16 @@ def write_report(doc: dict, out: Path) -> list[Path]:
     md = ["# CNN design comparison", ""]
     if cfg.get("command"):
         md += [f"Command: `{cfg['command']}`", ""]
-    md += [f"Environment: {env['machine']}, {env['cpu_count']} CPUs ({env['threads']} torch threads), "
-           f"{env['gpu']}; Python {env['python']}, torch {env['torch']}.",
+    md += [(f"Environment: {env['machine']}, {env['cpu_count']} CPUs ({env['threads']} torch threads), "
+           f"{env['gpu']}; Python {env['python']}, torch {env['torch']}."),
            f"Seeds: {', '.join(map(str, cfg['seeds']))}; metrics are mean ± sample std over seeds.", ""]
     for name, dom in doc["domains"].items():
         cols = SUMMARY_COLUMNS + [f"{m}_{s}" for m in dom["metrics"] for s in ("mean", "std")]
         files.append(write_bytes_atomic(out / f"{name}.csv", _csv(dom["summary"], cols)))
         png = plot_domain(name, dom, out / f"{name}_accuracy.png")
         files.append(png)
-        md += [f"## {name}", "", dom["description"], "", f"Budget: {dom['budget']} per run. "
-               f"Data: {json.dumps(dom['data']) if dom['data'] else '(all runs cached)'}", ""]
+        md += [f"## {name}", "", dom["description"], "", (f"Budget: {dom['budget']} per run. "
+               f"Data: {json.dumps(dom['data']) if dom['data'] else '(all runs cached)'}"), ""]
         md += domain_table(dom) + ["", f"![{name}: accuracy vs parameters and MACs]({png.name})", ""]
         for dn, d in dom["designs"].items():
             md.append(f"- `{dn}`: {d.get('description', '')}")

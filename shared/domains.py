@@ -20,10 +20,11 @@ import hashlib
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Callable, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import torch
 from torch.utils.data import Dataset
@@ -133,7 +134,7 @@ def design_spec(design: dict, input_shape: tuple[int, ...], num_classes: int | N
     """NetSpec of a design dict on a domain's input; ``design["num_classes"]`` overrides the default."""
     if "layers" not in design or not isinstance(design["layers"], (list, tuple)):
         raise ValueError(f"design {design.get('name', '?')!r}: needs a 'layers' list")
-    nc = design["num_classes"] if "num_classes" in design else num_classes
+    nc = design.get("num_classes", num_classes)
     return spec_from_dict({"input_shape": list(input_shape), "layers": list(design["layers"]), "num_classes": nc})
 
 

@@ -27,8 +27,19 @@ from torch import nn
 from .layers import Conv
 from .network import Network
 
-__all__ = ["conv_layers", "feature_maps", "filter_grid", "first_conv_weight", "maximize_activation",
-           "saliency", "save_figure", "tile", "write_png", "write_bytes_atomic"]
+__all__ = [
+    "activation_layers",
+    "conv_layers",
+    "feature_maps",
+    "filter_grid",
+    "first_conv_weight",
+    "maximize_activation",
+    "saliency",
+    "save_figure",
+    "tile",
+    "write_bytes_atomic",
+    "write_png",
+]
 
 
 # ------------------------------------------------------------------------------------- files
@@ -113,6 +124,18 @@ def conv_layers(net: Network) -> list[int]:
     return [i for i, s in enumerate(net.spec.layers) if isinstance(s, Conv)]
 
 
+def activation_layers(net: Network) -> list[int]:
+    """Body indices where each Conv's output has passed its BatchNorm/ReLU (the feature maps one
+    would look at): the last of the run of BatchNorm/ReLU layers after each Conv, else the Conv."""
+    out, layers = [], net.spec.layers
+    for i in conv_layers(net):
+        j = i
+        while j + 1 < len(layers) and type(layers[j + 1]).__name__ in ("BatchNorm", "ReLU"):
+            j += 1
+        out.append(j)
+    return out
+
+
 def first_conv_weight(net: Network) -> torch.Tensor:
     """Weights (out, in, kh, kw) of the first Conv layer."""
     for m in net.body.modules():
@@ -173,14 +196,14 @@ def maps_image(maps: torch.Tensor, max_maps: int = 64, pad: int = 1) -> np.ndarr
     return tile(m, cols=math.ceil(math.sqrt(len(m))), pad=pad)
 
 
-def maximize_activation(net: Network, layer: int, channel: int, input_shape: tuple | None = None,
+def maximize_activation(net: Network, layer: int | None, channel: int, input_shape: tuple | None = None,
                         steps: int = 200, lr: float = 0.05, l2: float = 1e-3,
                         clip: tuple[float, float] | None = None, init: torch.Tensor | None = None,
                         seed: int = 0) -> tuple[torch.Tensor, list[float]]:
     """Gradient ascent on the input to maximise the mean activation of ``channel`` at body ``layer``
-    (``layer=-1`` with a classifier: the last body layer; use ``channel`` = class index on the logits
-    by passing ``layer=None``). Objective: act - l2 * ||x||^2; each step moves x by ``lr`` along the
-    gradient scaled to unit RMS, then clips to ``clip``. -> (x (C, H, W), activation before each step
+    (``layer=None``: the logit of class ``channel``). Objective: act - l2 * ||x||^2 (at a ReLU layer
+    the ascent follows the pre-activation, so a filter that starts dead still moves); each step moves
+    x by ``lr`` along the gradient scaled to unit RMS, then clips to ``clip``. -> (x (C, H, W), activation before each step
     and after the last one: ``steps + 1`` values)."""
     shape = tuple(input_shape or net.input_shape)
     dev = _param_device(net)
@@ -194,29 +217,41 @@ def maximize_activation(net: Network, layer: int, channel: int, input_shape: tup
     for p in net.parameters():
         p.requires_grad_(False)
 
-    def activation(xb: torch.Tensor) -> torch.Tensor:
+    relu = idx is not None and isinstance(net.body[idx], nn.ReLU)
+
+    def activation(xb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> (reported activation, the quantity ascended): at a ReLU layer the gradient follows the
+        pre-activation, so a filter that starts dead (all zero) still gets a direction."""
         if idx is None:
-            return net(xb)[0][0, channel]
-        out = _layer_out(net, xb, [idx])[idx][0]   # (C', H', W') or (F,)
+            a = net(xb)[0][0, channel]
+            return a, a
+        seen: dict = {}
+        h = net.body[idx].register_forward_hook(lambda m, inp, out: seen.update(inp=inp[0], out=out))
+        try:
+            net(xb)
+        finally:
+            h.remove()
+        out = seen["out"][0]   # (C', H', W') or (F,)
         if not 0 <= channel < out.shape[0]:
             raise ValueError(f"filter {channel} out of range: layer {idx} has {out.shape[0]} channels")
-        return out[channel].mean()
+        a = out[channel].mean()
+        return a, (seen["inp"][0][channel].mean() if relu else a)
 
     trace: list[float] = []
     try:
         for _ in range(steps):
             xb = x.unsqueeze(0).requires_grad_(True)
-            a = activation(xb)
-            obj = a - l2 * xb.pow(2).sum()
+            a, target = activation(xb)
+            obj = target - l2 * xb.pow(2).sum()
             (grad,) = torch.autograd.grad(obj, xb)
-            trace.append(float(a))
+            trace.append(float(a.detach()))
             with torch.no_grad():
                 grad = grad[0] / (grad.pow(2).mean().sqrt() + 1e-12)
                 x = x + lr * grad
                 if clip is not None:
                     x = x.clamp(*clip)
         with torch.no_grad():
-            trace.append(float(activation(x.unsqueeze(0))))
+            trace.append(float(activation(x.unsqueeze(0))[0]))
     finally:
         for p in net.parameters():
             p.requires_grad_(True)

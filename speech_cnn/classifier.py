@@ -10,7 +10,7 @@ logit order), ``preset``, ``augment`` and ``train`` (the settings that made it, 
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -41,7 +41,9 @@ def feature_config(sample_rate: int, kind: str = "logmel", n_mels: int = 40, nor
 class AugmentConfig:
     enabled: bool = True                      # master switch (augmentation runs in train mode only)
     shift_s: float = 0.1                      # random time shift up to +-shift_s seconds
-    speed: tuple = (0.85, 0.9, 1.0, 1.1, 1.15)  # speed/pitch factors (speaker variation)
+    speed: tuple = (1.0,)                     # waveform speed/pitch factors (resampling; slow on CPU)
+    warp_freq: float = 0.12                   # VTLP-like frequency scaling of the features by 1 +- warp_freq
+    warp_time: float = 0.15                   # time stretch of the features by 1 +- warp_time
     noise_p: float = 0.5                      # probability of mixing synthetic noise into a clip
     snr_db: tuple = (10.0, 30.0)              # noise SNR range (dB) relative to the clip
     freq_masks: int = 2                       # SpecAugment frequency masks per clip
@@ -64,8 +66,33 @@ def make_augment(cfg: AugmentConfig, sample_rate: int) -> tuple[nn.Module, nn.Mo
     wave = WaveAugment(shift=TimeShift(int(cfg.shift_s * sample_rate)) if cfg.shift_s > 0 else None,
                        speed=SpeedPerturb(cfg.speed) if len(cfg.speed) > 1 else None,
                        noise=NoiseMix(None, cfg.snr_db, cfg.noise_p) if cfg.noise_p > 0 else None)
-    spec = SpecAugment(cfg.freq_masks, cfg.freq_width, cfg.time_masks, cfg.time_width)
+    spec = nn.Sequential(FeatureWarp(cfg.warp_freq, cfg.warp_time),
+                         SpecAugment(cfg.freq_masks, cfg.freq_width, cfg.time_masks, cfg.time_width))
     return wave, spec
+
+
+class FeatureWarp(nn.Module):
+    """Speaker-like variation on features (B, 1, F, T), training only: each clip's frequency axis is
+    scaled by a factor in [1 - freq, 1 + freq] about the lowest band (vocal-tract-length style, in
+    band-index units) and its time axis stretched by [1 - time, 1 + time] about the centre;
+    bilinear resampling, edges repeated. Much cheaper than resampling waveforms."""
+
+    def __init__(self, freq: float = 0.1, time: float = 0.1):
+        super().__init__()
+        self.freq, self.time = freq, time
+
+    def forward(self, feat: torch.Tensor) -> torch.Tensor:  # (B, 1, F, T)
+        if not self.training or (self.freq <= 0 and self.time <= 0):
+            return feat
+        b, _, f, t = feat.shape
+        a = 1 + (torch.rand(b, device=feat.device) * 2 - 1) * self.freq   # (B,) frequency scale
+        s = 1 + (torch.rand(b, device=feat.device) * 2 - 1) * self.time   # (B,) time stretch
+        ys = torch.linspace(0, f - 1, f, device=feat.device)[None, :] / a[:, None]  # source band (B, F)
+        xs = (torch.linspace(0, t - 1, t, device=feat.device)[None, :] - (t - 1) / 2) / s[:, None] + (t - 1) / 2
+        gy = (2 * ys / max(f - 1, 1) - 1)[:, :, None].expand(b, f, t)
+        gx = (2 * xs / max(t - 1, 1) - 1)[:, None, :].expand(b, f, t)
+        grid = torch.stack([gx, gy], dim=-1)  # (B, F, T, 2) as (x, y) in [-1, 1]
+        return nn.functional.grid_sample(feat, grid, mode="bilinear", padding_mode="border", align_corners=True)
 
 
 class SpeechClassifier(nn.Module):
@@ -143,13 +170,3 @@ class SpeechClassifier(nn.Module):
             raise CheckpointError(f"{path}: not a usable speech model ({str(e).splitlines()[0][:200]})") from None
         clf.file_meta = meta  # everything stored, incl. test metrics
         return clf.to(device).eval()
-
-
-@dataclass
-class ModelSettings:
-    """What `train` needs to create a fresh model (also stored as meta["train"] for cross-validation)."""
-    preset: str = "fcnn"                      # PRESETS name
-    kind: str = "logmel"                      # "logmel" | "mfcc"
-    n_mels: int = 40                          # mel bands
-    normalize: str = "meanvar"                # per-utterance feature normalisation over time
-    augment: AugmentConfig = field(default_factory=AugmentConfig)

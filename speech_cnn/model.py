@@ -40,14 +40,14 @@ def _freq_kernel(f: int, want: int) -> int:
 
 
 @PRESETS.register("fcnn")
-def fcnn(input_shape=(1, 40, 101), num_classes: int = 10, width: int = 24, dropout: float = 0.3) -> NetSpec:
-    """Frequency CNN, < 100k parameters for 40 bands: (8 x 3) filters, pool 3 along frequency."""
+def fcnn(input_shape=(1, 40, 101), num_classes: int = 10, width: int = 16, dropout: float = 0.3) -> NetSpec:
+    """Frequency CNN, about 25k parameters for 40 bands: (8 x 3) filters, pool 3 along frequency."""
     _, f, _ = input_shape
     w1, w2, w3 = width, 2 * width, 3 * width
     layers = (*_cbr(w1, (_freq_kernel(f, 8), 3), padding=(0, 1)),   # (w1, F-7, T)
-              Pool("max", (3, 2), ceil=True),                      # (w1, ~F/3, T/2) frequency pooling
-              *_cbr(w2, 3, padding=1),                             # (w2, F', T/2)
-              Pool("max", (1, 2), ceil=True),                      # (w2, F', T/4) time only
+              Pool("max", (3, 3), ceil=True),                      # (w1, ~F/3, T/3) frequency pooling
+              *_cbr(w2, 3, padding=1),                             # (w2, F', T/3)
+              Pool("max", (1, 2), ceil=True),                      # (w2, F', T/6) time only
               *_cbr(w3, 3, padding=1),                             # (w3, F', T/4)
               GlobalPool("max", axis="w"),                         # (w3, F', 1): pool over time only
               Flatten(), Dropout(dropout))                         # (w3 * F',)
@@ -56,18 +56,18 @@ def fcnn(input_shape=(1, 40, 101), num_classes: int = 10, width: int = 24, dropo
 
 @PRESETS.register("fcnn-wide")
 def fcnn_wide(input_shape=(1, 40, 101), num_classes: int = 10) -> NetSpec:
-    """``fcnn`` with 64/128/192 maps (about 0.5M parameters; a GPU-sized preset)."""
+    """``fcnn`` with 64/128/192 maps (about 0.3M parameters; a GPU-sized preset)."""
     return fcnn(input_shape, num_classes, width=64, dropout=0.4)
 
 
 @PRESETS.register("fcnn-lws")
-def fcnn_lws(input_shape=(1, 40, 101), num_classes: int = 10, bands: int = 4, width: int = 24) -> NetSpec:
+def fcnn_lws(input_shape=(1, 40, 101), num_classes: int = 10, bands: int = 4, width: int = 16) -> NetSpec:
     """Limited weight sharing: the first layer has its own (8 x 3) filters per frequency band."""
     _, f, _ = input_shape
     bands = max(1, min(bands, f // 8))
     layers = (BandConv(width, (_freq_kernel(f // bands, 8), 3), bands, padding=(0, 1), bias=False),
               BatchNorm(), ReLU(),
-              Pool("max", (3, 2), ceil=True),
+              Pool("max", (3, 3), ceil=True),
               *_cbr(2 * width, 3, padding=1),
               Pool("max", (1, 2), ceil=True),
               *_cbr(3 * width, 3, padding=1),

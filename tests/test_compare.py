@@ -13,8 +13,15 @@ from click.testing import CliRunner
 from torch.utils.data import TensorDataset
 
 from shared import compare as C
-from shared.domains import (Budget, DomainData, TrainedDomain, domain_names, get_domain, register_domain,
-                            unregister_domain)
+from shared.domains import (
+    Budget,
+    DomainData,
+    TrainedDomain,
+    domain_names,
+    get_domain,
+    register_domain,
+    unregister_domain,
+)
 from shared.train import TrainConfig
 
 
@@ -132,8 +139,8 @@ def test_quick_run_outputs_agree_and_resume(tmp_path, blobs):
         assert all(r["train_samples"] == 1500 for r in runs)
     # learned something: far above chance (1/3) on this easy task
     assert summ["cnn"]["accuracy_mean"] > 0.6
-    # params/MACs are the architecture's: cnn = conv 4*9+4 = 40 + head (4*4*4)*3+3 = 51
-    assert summ["cnn"]["params"] == 91 and summ["cnn"]["macs"] == 64 * 4 * 9 + 64 * 3
+    # params/MACs are the architecture's: cnn = conv 4*9+4 = 40 + head (4*4*4)*3+3 = 195
+    assert summ["cnn"]["params"] == 40 + 195 and summ["cnn"]["macs"] == 64 * 4 * 9 + 64 * 3
     assert summ["fc"]["params"] == 64 * 16 + 16 + 16 * 3 + 3
 
     # CSV = JSON, full precision
@@ -238,3 +245,15 @@ def test_budget_options():
     with pytest.raises(ValueError):
         Budget()
     assert Budget(seconds=40).key() != Budget(samples=40).key()
+
+
+def test_example_design_file_builds_on_both_domains():
+    _register_apps()
+    path = Path(__file__).resolve().parents[1] / "docs" / "compare" / "example-designs.toml"
+    designs, replace = C.load_design_file(path)
+    assert set(designs) == {"go", "speech"} and not replace
+    plan = C.Plan(["go", "speech"], [0], {}, Path("."), Path("."), designs_file=designs)
+    go = C.grid_for(get_domain("go"), plan)
+    assert "cnn-7x7" in go and "fc" in go
+    assert get_domain("go").spec(go["cnn-7x7"]).layers[0].kernel == 7
+    assert "freq-lws" in C.grid_for(get_domain("speech"), plan)

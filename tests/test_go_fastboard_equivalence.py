@@ -12,7 +12,8 @@ from numba import njit
 
 from go_cnn.board import Board, IllegalMove, neighbours, replay_game
 from go_cnn.coords import gtp_to_flat
-from go_cnn.fastboard import analyze, diagonals
+from go_cnn.fastboard import analyze
+from go_cnn.features import get_feature_set
 from go_cnn.sgf import parse_sgf
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "go"
@@ -211,7 +212,21 @@ def random_play_positions(size, games, moves, seed):
     return np.array(stones, np.int8), np.array(to_move, np.int8), np.array(ko, np.int16)
 
 
-def assert_same(stones, to_move, ko, size):
+def assert_same(stones, to_move, ko, size, last=None):
+    """analyze == reference_analyze, and the fused alphago encoder == its plane groups."""
+    fs = get_feature_set("alphago")
+    if last is None:
+        last = np.full((len(stones), 8), -1, np.int16)
+        last[:, 0] = np.argmax(stones != 0, axis=1)  # some stone (or point 0)
+    pos = {"stones": stones, "to_move": to_move, "ko": ko, "last": last}
+    fused, groups = fs.encode(pos, size), fs.encode(pos, size, fused=False)
+    assert fused.dtype == groups.dtype == np.float32 and fused.shape == groups.shape
+    bad = np.argwhere(fused != groups)
+    assert len(bad) == 0, f"fused planes differ at (position, plane, row, col) {bad[:5].tolist()}"
+    _same_analysis(stones, to_move, ko, size)
+
+
+def _same_analysis(stones, to_move, ko, size):
     for need_after in (True, False):
         got = analyze(stones, to_move, ko, size, need_after=need_after)
         want = reference_analyze(stones, to_move, ko, size, need_after=need_after)
@@ -232,7 +247,7 @@ def test_values_on_a_known_position():
             "X X X . ."]   # 1  (A..E), white to move
     stones = np.array([[".XO".index(c) for r in rows for c in r.split()]], np.int8)
     a = analyze(stones, np.array([2], np.int8), np.array([-1]), 5)
-    v = lambda k, m: int(a[k][0, gtp_to_flat(m, 5)])  # noqa: E731
+    v = lambda k, m: int(a[k][0, gtp_to_flat(m, 5)])
     assert (v("libs", "A1"), v("libs", "B2"), v("libs", "E2"), v("libs", "D1")) == (1, 4, 3, 0)
     # D1 captures A1-C1: only C1 touches D1, so A1 and B1 are no liberties of the new stone
     assert (v("capture", "D1"), v("libs_after", "D1"), v("self_atari", "D1")) == (3, 3, 0)
@@ -241,7 +256,8 @@ def test_values_on_a_known_position():
     assert a["capture"].sum() == 3 and a["legal"].sum() == 25 - 7 and a["sensible"].sum() == 25 - 7
 
 
-@pytest.mark.parametrize("size,games,moves", [(5, 40, 60), (7, 30, 90), (9, 20, 160), (13, 6, 300), (19, 6, 500)])
+@pytest.mark.parametrize("size,games,moves",
+                         [(5, 40, 60), (7, 30, 90), (9, 20, 160), (13, 6, 300), (19, 6, 500)])
 def test_random_play_equals_reference(size, games, moves):
     stones, to_move, ko = random_play_positions(size, games, moves, seed=size)
     assert (ko >= 0).sum() > 0  # kos were seen
@@ -275,12 +291,12 @@ def _kgs_positions(limit):
     return reps
 
 
-def _check_kgs(reps):
-    stones = np.concatenate([r["stones"] for r in reps])
-    to_move = np.concatenate([r["to_move"] for r in reps])
-    ko = np.concatenate([r["ko"] for r in reps])
-    assert_same(stones, to_move, ko, 19)
-    return len(stones)
+def _check_kgs(reps, chunk=4000):
+    cat = {k: np.concatenate([r[k] for r in reps]) for k in ("stones", "to_move", "ko", "last")}
+    n = len(cat["stones"])
+    for i in range(0, n, chunk):  # chunks: the planes of 4,000 positions are 179 MB
+        assert_same(*(cat[k][i:i + chunk] for k in ("stones", "to_move", "ko")), 19, cat["last"][i:i + chunk])
+    return n
 
 
 def test_kgs_positions_equal_reference():

@@ -1,0 +1,113 @@
+"""`go-cnn visualize`: what a Go policy net learned, for one position of an SGF game."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+WHAT = ("filters", "maps", "maximize", "saliency")
+
+
+def _board_figure(img, title: str, marks: dict, size: int):
+    """A (size, size) heat map with GTP-style coordinates and marked points {label: flat index}."""
+    from matplotlib.figure import Figure
+
+    from go_cnn.coords import GTP_COLUMNS as COLUMNS
+
+    fig = Figure(figsize=(5.2, 5))
+    ax = fig.subplots()
+    im = ax.imshow(img, cmap="magma")
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    ax.set_xticks(range(size), list(COLUMNS[:size]), fontsize=6)
+    ax.set_yticks(range(size), [str(size - r) for r in range(size)], fontsize=6)
+    for (label, p), style in zip(marks.items(), ("co", "gx")):
+        if p is not None and p >= 0:
+            r, c = divmod(int(p), size)
+            ax.plot(c, r, style, markersize=10, fillstyle="none", mew=2, label=label)
+    if marks:
+        ax.legend(fontsize=7, loc="upper right")
+    ax.set_title(title, fontsize=9)
+    return fig
+
+
+@click.command("visualize")
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.argument("sgf", type=click.Path(dir_okay=False))
+@click.option("--move", default=1, show_default=True, type=click.IntRange(1),
+              help="Use the position before the N-th (non-pass) move of the game.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for the PNG files.")
+@click.option("--what", default=",".join(WHAT), show_default=True, help="Comma-separated: " + ", ".join(WHAT))
+@click.option("--layer", type=int, default=None,
+              help="Body layer index for maps/maximize (default: maps of every conv layer, maximize the first).")
+@click.option("--filter", "filt", default=0, show_default=True, help="Filter (channel) to maximise.")
+@click.option("--steps", default=200, show_default=True, help="Gradient-ascent steps for maximize.")
+def visualize(model, sgf, move, out, what, layer, filt, steps):
+    """Pictures of MODEL on a position of SGF: first-layer filters, feature maps, an input that
+    maximises a filter (gradient ascent), and the saliency of the predicted move."""
+    import torch
+
+    from go_cnn.coords import GTP_COLUMNS as COLUMNS
+    from go_cnn.dataset import positions_from_sources
+    from go_cnn.policy import Policy, PolicyError
+    from shared import visualize as V
+
+    todo = [w.strip() for w in what.split(",") if w.strip()]
+    bad = [w for w in todo if w not in WHAT]
+    if bad:
+        raise click.BadParameter(f"unknown {bad}; choose from {', '.join(WHAT)}", param_hint="--what")
+    try:
+        pol = Policy.load(model, device="cpu")
+    except PolicyError as e:
+        raise click.ClickException(str(e)) from None
+    errors: list[str] = []
+    games = list(positions_from_sources([sgf], pol.feature_set, pol.size, on_error=lambda n, r: errors.append(r)))
+    if not games:
+        why = errors[0] if errors else f"no {pol.size}x{pol.size} game with moves"
+        raise click.ClickException(f"{sgf}: {why}")
+    g = games[0]
+    if move > len(g["moves"]):
+        raise click.ClickException(f"{sgf}: --move {move} but the game has {len(g['moves'])} moves")
+    net, size = pol.net, pol.size
+    x = torch.from_numpy(g["planes"][move - 1]).float()   # (C, size, size)
+    n_body = len(net.body)
+    if layer is not None and not -n_body <= layer < n_body:
+        raise click.BadParameter(f"{layer} out of range: the model has {n_body} body layers", param_hint="--layer")
+    acts = V.activation_layers(net)
+    out = Path(out)
+    files, report = [], {"model": str(model), "sgf": str(sgf), "move": move}
+
+    def name(p: int) -> str:
+        r, c = divmod(p, size)
+        return f"{COLUMNS[c]}{size - r}"
+
+    if "filters" in todo:
+        try:
+            files.append(V.write_png(V.filter_grid(V.first_conv_weight(net)), out / "filters.png",
+                                     cmap="RdBu_r", scale=8, vmin=-1, vmax=1))
+        except ValueError as e:
+            click.echo(f"filters: skipped ({e})", err=True)
+    if "maps" in todo:
+        for i in ([layer] if layer is not None else acts):
+            m = V.feature_maps(net, x, [i])[i % n_body]
+            if m.dim() == 3:
+                files.append(V.write_png(V.maps_image(m), out / f"maps_layer{i % n_body}.png", scale=8))
+    if "maximize" in todo:
+        L = layer if layer is not None else (acts[0] if acts else None)
+        try:
+            xm, trace = V.maximize_activation(net, L, filt, steps=steps, clip=(0.0, 1.0))
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="--filter") from None
+        tag = f"layer{L % n_body}" if L is not None else "logits"
+        files.append(V.write_png(V.maps_image(xm), out / f"maximize_{tag}_filter{filt}.png", scale=8))
+        report["maximize"] = {"layer": L, "filter": filt, "start": trace[0], "end": trace[-1]}
+    if "saliency" in todo:
+        sal, t = V.saliency(net, x)
+        actual = int(g["moves"][move - 1])
+        fig = _board_figure(sal.numpy(), f"saliency of the predicted move {name(t)} (move {move})",
+                            {f"predicted {name(t)}": t, f"played {name(actual)}": actual}, size)
+        files.append(V.save_figure(fig, out / "saliency.png"))
+        report["saliency"] = {"predicted": name(t), "played": name(actual)}
+    files.append(V.write_bytes_atomic(out / "visualize.json", json.dumps(report, indent=1).encode()))
+    for f in files:
+        click.echo(str(f))
