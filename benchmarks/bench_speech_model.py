@@ -7,7 +7,7 @@ after a warm-up; batch 1 (one clip at a time, the latency a user waits for) and 
 (throughput). Goal: <= 5 ms per 1-second clip for the default preset.
 
     nice python benchmarks/bench_speech_model.py [--preset fcnn] [--sample-rate 16000] [--model M.pt]
-        [--threads 2] [--clips 64]
+        [--threads 1] [--clips 64]
 """
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def main() -> None:
     ap.add_argument("--preset", default=DEFAULT_PRESET)
     ap.add_argument("--sample-rate", type=int, default=16000)
     ap.add_argument("--model", default=None, help="a trained model file (overrides preset/rate)")
-    ap.add_argument("--threads", type=int, default=torch.get_num_threads())
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (latency: 1)")
     ap.add_argument("--clips", type=int, default=64)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -67,10 +67,10 @@ def main() -> None:
     with torch.inference_mode():
         for batch in (1, 32):
             xs = [waves[i:i + batch] for i in range(0, a.clips, batch)]
-            ours = timed(lambda: [clf.predict_proba(x) for x in xs], 3) / a.clips * 1000
-            feats = timed(lambda: [clf.frontend(x) for x in xs], 3) / a.clips * 1000
+            ours = timed(lambda xs=xs: [clf.predict_proba(x) for x in xs], 3) / a.clips * 1000
+            feats = timed(lambda xs=xs: [clf.frontend(x) for x in xs], 3) / a.clips * 1000
             npw = [x.numpy() for x in xs]
-            peer = timed(lambda: [clf.net(peer_features(x, clf))[0] for x in npw], 2) / a.clips * 1000
+            peer = timed(lambda npw=npw: [clf.net(peer_features(x, clf))[0] for x in npw], 2) / a.clips * 1000
             print(f"batch {batch:2d}: ours {ours:6.2f} ms/clip (features {feats:5.2f}) | librosa features + same "
                   f"net {peer:6.2f} ms/clip | peer/ours {peer / ours:5.2f}x | goal 5 ms: "
                   f"{'met' if ours <= 5 else 'NOT met'}")

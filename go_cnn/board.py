@@ -157,19 +157,21 @@ def replay_kernel(size, nbr, codes, points, hist):
     return out, to_move, kos, last, target, move_no, stones, OK, -1
 
 
+_KEYS = ("stones", "to_move", "ko", "last", "target", "move_number", "final")
+
+
 def replay_game(game, hist: int = HISTORY) -> dict:
     """Replay a parsed `Game`: dict of numpy arrays (one row per non-pass move, state before it):
     stones (M, N) int8, to_move, ko, last (M, hist), target, move_number; plus final (N,) int8,
     error ('' or the reason with the move number)."""
-    ev = np.asarray(game.events, np.int16).reshape(-1, 2)
-    res = replay_kernel(game.size, neighbours(game.size), ev[:, 0].copy(), ev[:, 1].copy(), hist)
-    keys = ("stones", "to_move", "ko", "last", "target", "move_number", "final")
-    out = dict(zip(keys, res[:7]))
+    codes, points = game.event_array()  # (E,) int16 each, contiguous
+    res = replay_kernel(game.size, neighbours(game.size), codes, points, hist)
+    out = dict(zip(_KEYS, res[:7]))
     status, e = res[7], res[8]
     out["error"] = ""
     if status != OK:
         move_no = int(sum(1 for c, _ in game.events[: e + 1] if c <= 2))
-        where = flat_to_gtp(int(ev[e, 1]), game.size) if ev[e, 1] >= 0 else "pass"
+        where = flat_to_gtp(int(points[e]), game.size) if points[e] >= 0 else "pass"
         out["error"] = f"{REASONS[status]} ({where}, move {move_no})"
     return out
 

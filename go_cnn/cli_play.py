@@ -74,10 +74,13 @@ def gtp(model, temperature, top_k, random_opening, resign_threshold, pass_thresh
 @click.option("--seed", default=0, show_default=True, help="Seed of our engine; game i seeds the opponent seed+i.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
               help="Games played in parallel (each pair of programs needs about one CPU core).")
+@click.option("--restarts", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Survive this many program failures: the game is voided (not counted), both programs "
+                   "restart, one more game is played. 0: a failure stops the match.")
 @click.option("--engine-args", default="", help='Extra `go-cnn gtp` options, e.g. "--symmetries 8".')
 @click.option("--quiet", is_flag=True, help="No per-game lines on stderr.")
 def match(model, opponent, games, as_json, sgf_out, max_moves, komi, timeout, random_opening, seed, workers,
-          engine_args, quiet):
+          restarts, engine_args, quiet):
     """Play MODEL against another GTP program and report the win rate.
 
     Colours alternate (the model is black in games 1, 3, 5, ...), komi 7.5 under area scoring; games
@@ -104,13 +107,13 @@ def match(model, opponent, games, as_json, sgf_out, max_moves, komi, timeout, ra
     engine_cmd = [sys.executable, "-m", "go_cnn", "gtp", str(model), "--random-opening", str(random_opening),
                   "--seed", str(seed), *extra]
     cfg = MatchConfig(games=games, komi=komi, size=size, max_moves=max_moves, sgf_out=sgf_out, timeout=timeout,
-                      seed=seed, workers=workers)
+                      seed=seed, workers=workers, restarts=restarts)
 
     def progress(rec, res):
         if not quiet:
             s = res.summary()
-            click.echo(f"game {rec.index + 1}/{games}: engine {rec.engine_colour} {rec.result} "
-                       f"({rec.moves} moves, {rec.end}) - engine {s['wins']}/{s['games']}", err=True)
+            click.echo(f"game {rec.index + 1}: engine {rec.engine_colour} {rec.result} ({rec.moves} moves, "
+                       f"{rec.end}) - engine {s['wins']}/{s['games']} of {games}", err=True)
 
     error = None
     try:

@@ -5,22 +5,49 @@ import json
 from pathlib import Path
 
 import click
+import numpy as np
 
 WHAT = ("filters", "maps", "maximize", "saliency")
 
 
-def _board_figure(img, title: str, marks: dict, size: int):
-    """A (size, size) heat map with GTP-style coordinates and marked points {label: flat index}."""
+def _first_game(sgf: str, size: int):
+    """The first size x size game with moves in SGF (a file, folder or archive); ClickException otherwise."""
+    from go_cnn.sgf import SGFError, parse_sgf
+    from go_cnn.sources import iter_sources
+
+    why = f"no {size}x{size} game with moves"
+    for f in iter_sources([sgf]):
+        if f.data is None:
+            why = f.error
+            continue
+        try:
+            games = parse_sgf(f.data)
+        except SGFError as e:
+            why = str(e)
+            continue
+        for g in games:
+            if g.size == size and g.events:
+                return g
+    raise click.ClickException(f"{sgf}: {why}")
+
+
+def _board_figure(img, title: str, marks: dict, size: int, stones=None):
+    """A (size, size) heat map with GTP-style coordinates, the stones (flat (N,) 0 empty, 1 black,
+    2 white) as circles and marked points {label: flat index}."""
     from matplotlib.figure import Figure
 
     from go_cnn.coords import GTP_COLUMNS as COLUMNS
 
     fig = Figure(figsize=(5.2, 5))
     ax = fig.subplots()
-    im = ax.imshow(img, cmap="magma")
+    im = ax.imshow(img, cmap="YlOrRd")
     fig.colorbar(im, ax=ax, fraction=0.046)
     ax.set_xticks(range(size), list(COLUMNS[:size]), fontsize=6)
     ax.set_yticks(range(size), [str(size - r) for r in range(size)], fontsize=6)
+    if stones is not None:
+        for colour, face in ((1, "black"), (2, "white")):
+            r, c = divmod(np.flatnonzero(np.asarray(stones) == colour), size)
+            ax.scatter(c, r, s=40, facecolors=face, edgecolors="black", linewidths=0.8)
     for (label, p), style in zip(marks.items(), ("co", "gx")):
         if p is not None and p >= 0:
             r, c = divmod(int(p), size)
@@ -47,8 +74,9 @@ def visualize(model, sgf, move, out, what, layer, filt, steps):
     maximises a filter (gradient ascent), and the saliency of the predicted move."""
     import torch
 
+    from go_cnn.board import replay_game
     from go_cnn.coords import GTP_COLUMNS as COLUMNS
-    from go_cnn.dataset import positions_from_sources
+    from go_cnn.dataset import game_positions
     from go_cnn.policy import Policy, PolicyError
     from shared import visualize as V
 
@@ -60,12 +88,8 @@ def visualize(model, sgf, move, out, what, layer, filt, steps):
         pol = Policy.load(model, device="cpu")
     except PolicyError as e:
         raise click.ClickException(str(e)) from None
-    errors: list[str] = []
-    games = list(positions_from_sources([sgf], pol.feature_set, pol.size, on_error=lambda n, r: errors.append(r)))
-    if not games:
-        why = errors[0] if errors else f"no {pol.size}x{pol.size} game with moves"
-        raise click.ClickException(f"{sgf}: {why}")
-    g = games[0]
+    game = _first_game(sgf, pol.size)
+    g = game_positions(game, pol.feature_set)
     if move > len(g["moves"]):
         raise click.ClickException(f"{sgf}: --move {move} but the game has {len(g['moves'])} moves")
     net, size = pol.net, pol.size
@@ -105,7 +129,8 @@ def visualize(model, sgf, move, out, what, layer, filt, steps):
         sal, t = V.saliency(net, x)
         actual = int(g["moves"][move - 1])
         fig = _board_figure(sal.numpy(), f"saliency of the predicted move {name(t)} (move {move})",
-                            {f"predicted {name(t)}": t, f"played {name(actual)}": actual}, size)
+                            {f"predicted {name(t)}": t, f"played {name(actual)}": actual}, size,
+                            replay_game(game)["stones"][move - 1])
         files.append(V.save_figure(fig, out / "saliency.png"))
         report["saliency"] = {"predicted": name(t), "played": name(actual)}
     files.append(V.write_bytes_atomic(out / "visualize.json", json.dumps(report, indent=1).encode()))

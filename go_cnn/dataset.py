@@ -5,6 +5,11 @@ duplicate games (first in shard order wins), keeps the games of the requested sp
 position records (shards.py, 114 bytes each). Planes are built on demand by the feature set;
 `__getitems__` builds a whole batch at once (one compiled call), which torch's DataLoader uses
 automatically. `positions_from_sources` skips the prepare step for evaluation and prediction.
+
+Contract: planes are int8 (C, 19, 19) per sample (0/1; `slides` also -1), 4x smaller than float32
+through the workers, pinned memory and the host-to-device copy; the model casts them to its float
+dtype (`shared.network.Network.features`). Code that needs float input (gradients w.r.t. the
+input, as in shared/visualize.py) casts explicitly with `.float()`.
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ def load_manifest(root: Path) -> dict:
 
 
 class GoShardDataset(Dataset):
-    """Samples (planes float32 (C, 19, 19), move int64) of one split of a prepared dataset."""
+    """Samples (planes int8 (C, 19, 19), move int64) of one split of a prepared dataset."""
 
     def __init__(self, root, split: str = "train", augment: bool = False, feature_set: str | None = None,
                  seed: int | None = None):
@@ -89,7 +94,7 @@ class GoShardDataset(Dataset):
         return out
 
     def batch(self, idx) -> tuple[torch.Tensor, torch.Tensor]:
-        """(planes (B, C, 19, 19) float32, moves (B,) int64) for dataset indices."""
+        """(planes (B, C, 19, 19) int8, moves (B,) int64) for dataset indices."""
         rec = self.records(idx)
         planes = self.features.encode(records_to_positions(rec), self.board_size)
         moves = rec["target"].astype(np.int64)
@@ -128,7 +133,7 @@ def records_to_positions(rec: np.ndarray) -> dict:
 
 
 def game_positions(game, feature_set: str = "alphago") -> dict:
-    """One parsed game -> planes (M, C, s, s), moves (M,), legal (M, s*s) bool, move_number (M,),
+    """One parsed game -> planes (M, C, s, s) int8, moves (M,), legal (M, s*s) bool, move_number (M,),
     error (why replay stopped early, or ''). One row per non-pass move, state before it."""
     r = replay_game(game)
     fs = get_feature_set(feature_set)

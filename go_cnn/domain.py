@@ -113,7 +113,7 @@ class GoDomain(TrainedDomain):
     def designs(self, quick: bool = False) -> dict[str, dict]:
         p, s = self.planes, self.data_cfg.size
         conv = {
-            "fc": (fc_spec(p, s), "fully connected: flatten -> 1024 -> 1024 -> 361 (ReLU)"),
+            "fc": (fc_spec(p, s, hidden=(1024, 1024)), "fully connected: flatten -> 1024 -> 1024 -> 361 (ReLU)"),
             "cnn-3x3": (policy_spec(PolicyConfig(layers=5, filters=32, first_kernel=3), p, s),
                         "5 conv layers, 32 filters, 3x3 first layer, no pooling, 1x1 output + point bias"),
             "cnn-5x5": (policy_spec(PolicyConfig(layers=5, filters=32, first_kernel=5), p, s),

@@ -1,4 +1,9 @@
-"""Feature sets: positions -> input planes (B, C, size, size) float32, channels first.
+"""Feature sets: positions -> input planes (B, C, size, size) int8, channels first.
+
+Every plane value is a small integer (0/1, or +1/-1/0 for `slides`), so the planes are int8 by
+default: 4x less memory and bandwidth than float32 in the loader, the pinned buffers and the copy to
+the device. The network casts them to its own float dtype (`shared.network.Network.features`).
+`encode(..., dtype=np.float32)` gives the same values as float32.
 
 A feature set is a named tuple of planes groups; each group is a small function tagged with its
 plane count (minigo style) that writes its planes of a whole batch at once. All sets except
@@ -46,7 +51,7 @@ def _onehot(values, rel, want, out, k, n):
         for p in range(values.shape[1]):
             v = values[b, p]
             if v > 0 and (want < 0 or rel[b, p] == want):
-                out[b, k + min(v, n) - 1, p] = 1.0
+                out[b, k + min(v, n) - 1, p] = 1
 
 
 @njit(cache=True)
@@ -55,7 +60,7 @@ def _equal(values, want, out, k):
     for b in range(values.shape[0]):
         for p in range(values.shape[1]):
             if values[b, p] == want:
-                out[b, k, p] = 1.0
+                out[b, k, p] = 1
 
 
 @njit(cache=True)
@@ -65,7 +70,7 @@ def _turns_since(last, stones, out, k, n):
         for i in range(min(n, last.shape[1])):
             p = last[b, i]
             if p >= 0 and stones[b, p] != 0:
-                out[b, k + i, p] = 1.0
+                out[b, k + i, p] = 1
 
 
 @njit(cache=True)
@@ -81,30 +86,30 @@ def _alphago_fused(stones_b, to_move_b, ko_b, last_b, nbr, diag, out):
     flat = out.reshape(out.shape[0], -1)
     for b in range(stones_b.shape[0]):
         stones, own, o = stones_b[b], to_move_b[b], out[b]
-        flat[b, :] = 0.0
+        flat[b, :] = 0
         analyze_one(stones, own, ko_b[b], nbr, diag, True, ws, libs, after, cap, atari, legal, sensible)
         for p in range(n):
             s = stones[p]
-            o[0 if s == own else (1 if s != 0 else 2), p] = 1.0  # own / opponent / empty
-            o[3, p] = 1.0                                         # ones
+            o[0 if s == own else (1 if s != 0 else 2), p] = 1     # own / opponent / empty
+            o[3, p] = 1                                           # ones
             if s != 0:
                 if libs[p] > 0:
-                    o[4 + min(libs[p], 4) - 1, p] = 1.0           # liberties 1..>=4
+                    o[4 + min(libs[p], 4) - 1, p] = 1             # liberties 1..>=4
             elif legal[p]:
-                o[16 + min(after[p], 4) - 1, p] = 1.0             # liberties after move
+                o[16 + min(after[p], 4) - 1, p] = 1               # liberties after move
                 if cap[p] > 0:
-                    o[20 + min(cap[p], 4) - 1, p] = 1.0           # capture size
+                    o[20 + min(cap[p], 4) - 1, p] = 1             # capture size
                 if atari[p] > 0:
-                    o[24 + min(atari[p], 4) - 1, p] = 1.0         # self-atari size
-                o[28, p] = 1.0                                    # legal
+                    o[24 + min(atari[p], 4) - 1, p] = 1           # self-atari size
+                o[28, p] = 1                                      # legal
                 if sensible[p]:
-                    o[29, p] = 1.0                                # sensible
+                    o[29, p] = 1                                  # sensible
         for i in range(min(8, last_b.shape[1])):                  # turns since 1..8
             q = last_b[b, i]
             if q >= 0 and stones[q] != 0:
-                o[8 + i, q] = 1.0
+                o[8 + i, q] = 1
         if ko_b[b] >= 0:
-            o[30, ko_b[b]] = 1.0                                  # ko point
+            o[30, ko_b[b]] = 1                                    # ko point
 
 
 def _alphago_fast(pos, out, size):
@@ -122,7 +127,7 @@ class Planes:
 
 
 def _stones_signed(c, out, k):
-    out[:, k] = (c["stones"] == 1).astype(np.float32) - (c["stones"] == 2)
+    out[:, k] = (c["stones"] == 1).astype(np.int8) - (c["stones"] == 2)
 
 
 def _black_to_move(c, out, k):
@@ -130,12 +135,12 @@ def _black_to_move(c, out, k):
 
 
 def _ones(c, out, k):
-    out[:, k] = 1.0
+    out[:, k] = 1
 
 
 def _ko(c, out, k):
     b = np.nonzero(c["ko"] >= 0)[0]
-    out[b, k, c["ko"][b]] = 1.0
+    out[b, k, c["ko"][b]] = 1
 
 
 def _own_opp_empty(c, out, k):
@@ -181,18 +186,22 @@ class FeatureSet:
     def plane_names(self) -> list[str]:
         return [f"{g.name}[{i}]" if g.count > 1 else g.name for g in self.groups for i in range(g.count)]
 
-    def encode(self, pos: dict, size: int = 19, fused: bool = True) -> np.ndarray:
-        """pos: stones (B, N), to_move (B,), ko (B,), last (B, H) -> planes (B, C, size, size) float32.
-        fused=False builds them group by group (the readable definition the fused kernel must equal)."""
+    def encode(self, pos: dict, size: int = 19, fused: bool = True, dtype=np.int8) -> np.ndarray:
+        """pos: stones (B, N), to_move (B,), ko (B,), last (B, H) -> planes (B, C, size, size) int8
+        (dtype=np.float32: the same values as float32). fused=False builds them group by group (the
+        readable definition the fused kernel must equal)."""
+        dtype = np.dtype(dtype)
+        if dtype not in (np.int8, np.float32):
+            raise ValueError(f"planes dtype must be int8 or float32, not {dtype}")
         stones = np.ascontiguousarray(pos["stones"], np.int8)
         if fused and self.fused is not None:
-            out = np.empty((stones.shape[0], self.num_planes, size * size), np.float32)  # (B, C, N)
+            out = np.empty((stones.shape[0], self.num_planes, size * size), dtype)  # (B, C, N)
             self.fused(dict(pos, stones=stones), out, size)
             return out.reshape(stones.shape[0], self.num_planes, size, size)
         ctx = dict(pos, stones=stones, rel=_relative(stones, np.asarray(pos["to_move"], np.int8)))
         if self.needs_libs or self.needs_moves:
             ctx.update(analyze(stones, pos["to_move"], pos["ko"], size, need_after=self.needs_moves))
-        out = np.zeros((stones.shape[0], self.num_planes, size * size), np.float32)  # (B, C, N)
+        out = np.zeros((stones.shape[0], self.num_planes, size * size), dtype)  # (B, C, N)
         k = 0
         for g in self.groups:
             g.fn(ctx, out, k)

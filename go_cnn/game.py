@@ -12,10 +12,9 @@ only one colour, white adds komi. Dead stones are estimated first, simply and co
 
 1. For each colour c, take every connected region R of points that hold no c stone (empty points and
    the opponent's stones). R is walled in by c. If R is small (at most `enclosed_max` points, a
-   quarter of the board by default) and holds opponent stones, count the opponent's eyes there: the
-   regions of up to 30 points walled in by the opponent alone (they may hold dead c stones) that
-   touch the opponent's stones in R; one of 7+ points counts as two eyes. With fewer than two eyes
-   every opponent stone in R is a dead candidate.
+   quarter of the board by default) and holds opponent stones, count the opponent's eyes in R: the
+   empty sub-regions of R that touch only opponent stones (one of 7+ points counts as two eyes).
+   With fewer than two eyes every opponent stone in R is a dead candidate.
 2. Seki guard: a candidate chain that touches (directly or through a shared liberty) a candidate
    chain of the other colour is kept alive, and so is that chain (neither side can capture).
 3. Dead stones are removed and the board scored Tromp-Taylor style.
@@ -33,8 +32,6 @@ import numpy as np
 from go_cnn.board import BLACK, EMPTY, HISTORY, WHITE, Board, IllegalMove, neighbours
 from go_cnn.coords import PASS, flat_to_gtp
 from go_cnn.sgf import ADD_BLACK, ADD_WHITE, BLACK_MOVE, CLEAR, SET_PLAYER, WHITE_MOVE, parse_sgf
-
-_EYE_SPACE_MAX = 30  # a region walled in by one colour alone up to this size is that colour's eye space
 
 __all__ = ["Game", "HandicapError", "IllegalMove", "Score", "components", "estimate_dead", "fixed_handicap_points",
            "free_handicap_points", "max_fixed_handicap", "score"]
@@ -135,22 +132,19 @@ def estimate_dead(stones: np.ndarray, size: int = 19, enclosed_max: int | None =
     candidate = np.zeros(len(stones), bool)
     for c in (BLACK, WHITE):
         opp = 3 - c
-        # the opponent's eye spaces: small regions walled in by the opponent alone (they may hold
-        # c stones, e.g. a dead throw-in); which of them belong to which enclosure is checked below
-        eye_of = np.full(len(stones), -1)
-        eye_sizes = []
-        for space in components(stones != opp, nbr):
-            if len(space) <= _EYE_SPACE_MAX:
-                eye_of[space] = len(eye_sizes)
-                eye_sizes.append(len(space))
         for region in components(stones != c, nbr):
             if len(region) > enclosed_max:
                 continue
+            inside = np.zeros(len(stones), bool)
+            inside[region] = True
             opp_stones = [p for p in region if stones[p] == opp]
             if not opp_stones:
                 continue
-            spaces = {int(eye_of[r]) for q in opp_stones for r in nbr[q] if r >= 0 and eye_of[r] >= 0}
-            eyes = sum(2 if eye_sizes[i] >= 7 else 1 for i in spaces)
+            eyes = 0
+            for empty in components(inside & (stones == EMPTY), nbr):
+                border = {int(stones[r]) for q in empty for r in nbr[q] if r >= 0 and stones[r] != EMPTY}
+                if border == {opp}:
+                    eyes += 2 if len(empty) >= 7 else 1
             if eyes < 2:
                 candidate[opp_stones] = True
     if not candidate.any():

@@ -47,6 +47,7 @@ class MatchConfig:
     timeout: float = 300.0          # seconds either program may take to answer one command
     seed: int = 0                   # game i sends `set_random_seed seed+i` to programs that know it
     workers: int = 1                # engine/opponent pairs playing games in parallel (one core each)
+    restarts: int = 0               # program failures survived (game voided, programs restarted)
 
 
 @dataclass
@@ -79,6 +80,7 @@ class MatchResult:
     def summary(self) -> dict:
         """Counts and rates of the finished games (JSON-able)."""
         recs = [r for r in self.records if r.result != "Void"]
+        void = [r for r in self.records if r.result == "Void"]
         n, wins = len(recs), sum(r.engine_won for r in recs)
         lo, hi = wilson_interval(wins, n)
         eng_moves = sum(r.engine_genmoves for r in recs)
@@ -93,6 +95,7 @@ class MatchResult:
             "engine_sec_per_move": sum(r.engine_seconds for r in recs) / eng_moves if eng_moves else 0.0,
             "opponent_sec_per_move": sum(r.opponent_seconds for r in recs) / opp_moves if opp_moves else 0.0,
             "distinct_games": len({r.moves_played for r in recs}),
+            "void_games": len(void), "void_reasons": [r.note for r in void],
             "end_reasons": dict(Counter(r.end for r in recs)),
             "scored_by": dict(Counter(r.scored_by for r in recs if r.scored_by)),
             "komi": self.config.komi, "max_moves": self.config.max_moves,
@@ -100,6 +103,14 @@ class MatchResult:
             "error": self.error,
             "records": [{k: v for k, v in asdict(r).items() if k != "moves_played"} for r in self.records],
         }
+
+
+class GameAborted(GtpError):
+    """A program failed in the middle of a game; `.record` is that game (result "Void")."""
+
+    def __init__(self, message: str, record: GameRecord):
+        super().__init__(message)
+        self.record = record
 
 
 class MatchError(RuntimeError):
@@ -160,13 +171,14 @@ def _name(proc: GtpProcess, fallback: str) -> str:
 
 def play_game(engine: GtpProcess, opponent: GtpProcess, index: int, cfg: MatchConfig,
               names: dict[str, str] | None = None) -> GameRecord:
-    """One game; our engine is black when `index` is even. GtpError propagates (after the partial
-    game is saved with RE[Void])."""
+    """One game; our engine is black when `index` is even. A program failing raises GameAborted
+    (a GtpError) carrying the game's record, result "Void" (its SGF is saved first)."""
     engine_colour = BLACK if index % 2 == 0 else WHITE
     players = {engine_colour: engine, 3 - engine_colour: opponent}
     spent = {engine: [0.0, 0], opponent: [0.0, 0]}
     game = Game(cfg.size, cfg.komi)
     result = end = scored_by = note = ""
+    error = None
     try:
         for p in (engine, opponent):
             p.send(f"boardsize {cfg.size}")
@@ -207,25 +219,26 @@ def play_game(engine: GtpProcess, opponent: GtpProcess, index: int, cfg: MatchCo
         if not result:
             result, scored_by = _score(game, opponent)
     except GtpError as e:
-        result, end, note = "Void", "error", str(e)
-        raise
-    finally:
-        path = ""
-        if cfg.sgf_out is not None:
-            names = names or {}
-            eng_name, opp_name = names.get("engine", "engine"), names.get("opponent", "opponent")
-            sgf = game_to_sgf(
-                [("BW"[c - 1], p) for c, p in game.moves], size=cfg.size, komi=cfg.komi, result=result,
-                black=eng_name if engine_colour == BLACK else opp_name,
-                white=opp_name if engine_colour == BLACK else eng_name,
-                extra={"GN": f"match game {index}",
-                       "GC": f"end: {end}; scored by: {scored_by or '-'}" + (f"; {note}" if note else "")})
-            path = _write_sgf(Path(cfg.sgf_out), index, sgf)
-    win = parse_result(result)
-    return GameRecord(index, "BW"[engine_colour - 1], result, win, win == "BW"[engine_colour - 1],
-                      len(game.moves), end, scored_by, spent[engine][0], spent[engine][1],
-                      spent[opponent][0], spent[opponent][1], path, note,
-                      tuple(flat_to_gtp(p, cfg.size) for _, p in game.moves))
+        result, end, note, error = "Void", "error", str(e), e
+    path = ""
+    if cfg.sgf_out is not None:
+        names = names or {}
+        eng_name, opp_name = names.get("engine", "engine"), names.get("opponent", "opponent")
+        sgf = game_to_sgf(
+            [("BW"[c - 1], p) for c, p in game.moves], size=cfg.size, komi=cfg.komi, result=result,
+            black=eng_name if engine_colour == BLACK else opp_name,
+            white=opp_name if engine_colour == BLACK else eng_name,
+            extra={"GN": f"match game {index}",
+                   "GC": f"end: {end}; scored by: {scored_by or '-'}" + (f"; {note}" if note else "")})
+        path = _write_sgf(Path(cfg.sgf_out), index, sgf)
+    win = "" if error else parse_result(result)
+    rec = GameRecord(index, "BW"[engine_colour - 1], result, win, bool(win) and win == "BW"[engine_colour - 1],
+                     len(game.moves), end, scored_by, spent[engine][0], spent[engine][1],
+                     spent[opponent][0], spent[opponent][1], path, note,
+                     tuple(flat_to_gtp(p, cfg.size) for _, p in game.moves))
+    if error is not None:
+        raise GameAborted(str(error), rec) from error
+    return rec
 
 
 def _score(game: Game, opponent: GtpProcess) -> tuple[str, str]:
@@ -244,27 +257,50 @@ def play_match(engine_cmd: str | Sequence[str], opponent_cmd: str | Sequence[str
                progress: Callable[[GameRecord, MatchResult], None] | None = None) -> MatchResult:
     """Play `cfg.games` games; MatchError (with the games so far) if a program fails.
     With `cfg.workers` > 1, that many engine/opponent pairs play games in parallel (game i keeps its
-    colours and seed whichever pair plays it); records come back in game order."""
+    colours and seed whichever pair plays it); records come back in game order. With `cfg.restarts`
+    > 0, a program that fails mid-game voids that game (kept in the records and as SGF, not counted),
+    both programs are restarted and one more game is scheduled, up to `restarts` times."""
     show = lambda c: c if isinstance(c, str) else " ".join(c)  # noqa: E731
     result = MatchResult(show(engine_cmd), show(opponent_cmd), cfg)
     lock, stop = threading.Lock(), threading.Event()
-    todo = iter(range(cfg.games))
+    todo = {"next": 0, "end": cfg.games, "restarts": cfg.restarts}
     errors: list[str] = []
+
+    def take() -> int | None:
+        with lock:
+            if todo["next"] >= todo["end"]:
+                return None
+            todo["next"] += 1
+            return todo["next"] - 1
 
     def worker() -> None:
         procs: list[GtpProcess] = []
         try:
-            engine = GtpProcess(engine_cmd, timeout=cfg.timeout)
-            procs.append(engine)
-            opponent = GtpProcess(opponent_cmd, timeout=cfg.timeout)
-            procs.append(opponent)
-            names = {"engine": _name(engine, "engine"), "opponent": _name(opponent, "opponent")}
             while not stop.is_set():
-                with lock:
-                    i = next(todo, None)
+                if not procs:
+                    procs.append(GtpProcess(engine_cmd, timeout=cfg.timeout))
+                    procs.append(GtpProcess(opponent_cmd, timeout=cfg.timeout))
+                    names = {"engine": _name(procs[0], "engine"), "opponent": _name(procs[1], "opponent")}
+                i = take()
                 if i is None:
                     return
-                rec = play_game(engine, opponent, i, cfg, names)
+                try:
+                    rec = play_game(procs[0], procs[1], i, cfg, names)
+                except GameAborted as e:
+                    with lock:
+                        result.records.append(e.record)
+                        if progress is not None:
+                            progress(e.record, result)
+                        retry = todo["restarts"] > 0
+                        if retry:
+                            todo["restarts"] -= 1
+                            todo["end"] += 1
+                    if not retry:
+                        raise
+                    for p in procs:  # restart both programs
+                        p.close()
+                    procs.clear()
+                    continue
                 with lock:
                     result.records.append(rec)
                     if progress is not None:
@@ -302,6 +338,9 @@ def format_summary(s: dict) -> str:
         (f"time per move: engine {1000 * s['engine_sec_per_move']:.1f} ms, "
          f"opponent {1000 * s['opponent_sec_per_move']:.1f} ms; game ends: {ends}"),
     ]
+    if s.get("void_games"):
+        lines.append(f"void games (a program failed; not counted): {s['void_games']}: "
+                     + "; ".join(s["void_reasons"]))
     if s.get("error"):
         lines.append(f"stopped early: {s['error']}")
     return "\n".join(lines)

@@ -240,7 +240,8 @@ def _train(data, paths: dict, cfg: GoTrainConfig, resume: bool, log, info: D.Dis
                 torch.set_num_threads(n_threads)
         spent = time.monotonic() - t0
         n_val = len(val_set) if val_set is not None else 0
-        run_cfg.epochs, epoch_size = plan_epochs(budget_s - spent, tr, vr, n_val, epoch_size)
+        w = info.world_size  # each process trains and validates its share of every epoch
+        run_cfg.epochs, epoch_size = plan_epochs(budget_s - spent, tr * w, vr * w, n_val, epoch_size)
         epoch_size = max(epoch_size, tc.batch_size)
         run_cfg.time_budget_min = (budget_s - spent) / 60
         if info.world_size > 1:  # every rank must run rank 0's plan

@@ -59,6 +59,8 @@ class Network(nn.Module):
         if tuple(x.shape[1:]) != self.input_shape:
             want = ", ".join(map(str, self.input_shape))
             raise ValueError(f"Network expects input (B, {want}), got {tuple(x.shape)}")
+        if not x.is_floating_point():  # compact integer input (Go planes are int8): cast on the device
+            x = x.to(next(self.parameters(), torch.empty(0)).dtype)
         return self.body(x)
 
     def forward(self, x: torch.Tensor, targets: torch.Tensor | None = None,

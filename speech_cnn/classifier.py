@@ -55,7 +55,7 @@ class AugmentConfig:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "AugmentConfig":
+    def from_dict(cls, d: dict) -> AugmentConfig:
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
 
@@ -114,7 +114,7 @@ class SpeechClassifier(nn.Module):
 
     @classmethod
     def create(cls, preset: str, labels: list[str], audio: AudioConfig, features: FeatureConfig,
-               augment: AugmentConfig | None = None, train_settings: dict | None = None) -> "SpeechClassifier":
+               augment: AugmentConfig | None = None, train_settings: dict | None = None) -> SpeechClassifier:
         shape = FrontEnd(features).output_shape(audio.num_samples)  # (1, F, T)
         return cls(make_spec(preset, shape, len(labels)), audio, features, labels, augment, preset, train_settings)
 
@@ -146,7 +146,7 @@ class SpeechClassifier(nn.Module):
                 "augment": self.augment_cfg.to_dict(), "train": self.train_settings}
 
     @classmethod
-    def from_meta(cls, meta: dict) -> "SpeechClassifier":
+    def from_meta(cls, meta: dict) -> SpeechClassifier:
         if meta.get("app") != APP:
             raise ValueError(f"not a speech_cnn model (app={meta.get('app')!r})")
         return cls(spec_from_dict(meta["spec"]), AudioConfig.from_dict(meta["audio"]),
@@ -159,7 +159,7 @@ class SpeechClassifier(nn.Module):
         return save_checkpoint(path, {"model": self.state_dict(), "meta": {**self.meta(), **(extra_meta or {})}})
 
     @classmethod
-    def load(cls, path, device: str | torch.device = "cpu") -> "SpeechClassifier":
+    def load(cls, path, device: str | torch.device = "cpu") -> SpeechClassifier:
         """Rebuild from a model file alone, in eval mode. Raises ``CheckpointError`` naming the file."""
         state = load_checkpoint(path, map_location="cpu")
         meta = state["meta"]

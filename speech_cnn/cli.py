@@ -21,7 +21,8 @@ def main():
 @click.option("--force", is_flag=True, help="Download and extract again even if present.")
 def download(name, dest, base_url, sha256, force):
     """Download dataset NAME into DEST (resumable, checksummed) and extract it."""
-    from .download import DownloadError, download as run
+    from .download import DownloadError
+    from .download import download as run
     try:
         root = run(name, dest, base_url=base_url, sha256=sha256, force=force, log=click.echo)
     except DownloadError as e:
@@ -65,6 +66,7 @@ def _fail(e: Exception):
 
 def _model_errors():
     from shared.checkpoint import CheckpointError
+
     from .audio import AudioError
     return (DatasetError, CheckpointError, AudioError, FileNotFoundError, ValueError, KeyError)
 
@@ -102,6 +104,7 @@ def _floats(s: str) -> tuple:
 def summary(preset, n_mels, kind, sample_rate, clip_seconds, classes):
     """Print the layers, output shapes, parameters and multiply-accumulates of a preset."""
     from shared.summary import summary as summarise
+
     from .classifier import feature_config
     from .features import FrontEnd
     from .model import PRESETS, make_spec
@@ -209,10 +212,12 @@ def evaluate(model, data, split, cross_validate, cv_out, epochs, device, threads
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--top", default=3, show_default=True, help="Alternatives listed per file.")
 @click.option("--batch-size", default=64, show_default=True)
+@click.option("--threads", default=0, show_default=True, help="CPU threads for torch (0 = torch's default).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
-def classify(model, inputs, top, batch_size, as_json):
+def classify(model, inputs, top, batch_size, threads, as_json):
     """Label audio FILES or folders (any format and rate), one line per file; exit status 1 when
     some input could not be read."""
+    _threads(threads)
     from .classify import classify_paths, format_line
     results = classify_paths(_load_model(model), inputs, top=top, batch_size=batch_size)
     if as_json:
@@ -233,11 +238,14 @@ def classify(model, inputs, top, batch_size, as_json):
 @click.option("--hop", default=0.1, show_default=True, help="Seconds between windows.")
 @click.option("--smooth", default=3, show_default=True, help="Moving average over this many windows.")
 @click.option("--min-db", default=-50.0, show_default=True, help="Quieter windows (RMS dBFS) are background.")
+@click.option("--threads", default=0, show_default=True, help="CPU threads for torch (0 = torch's default).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
-def detect(model, audio, threshold, hop, smooth, min_db, as_json):
+def detect(model, audio, threshold, hop, smooth, min_db, threads, as_json):
     """Slide MODEL over a long recording (streamed) and list labelled segments."""
+    _threads(threads)
     from .audio import AudioError
-    from .detect import DetectConfig, detect as run
+    from .detect import DetectConfig
+    from .detect import detect as run
     clf = _load_model(model)
     try:
         segs = run(clf, audio, DetectConfig(hop_s=hop, threshold=threshold, smooth=smooth, min_db=min_db))

@@ -64,13 +64,14 @@ class SpeechDomain(TrainedDomain):
         self.input_shape = FrontEnd(self.features).output_shape(self.audio.num_samples)  # (1, 40, 101)
 
     def designs(self, quick: bool = False) -> dict[str, dict]:
+        # widths pinned here (not the presets' defaults) so the grid stays what the docs describe
         shape, k = self.input_shape, self.num_classes
         specs = {
-            "fc": (fc(shape, k), "fully connected: flatten -> 128 -> 128 (BN, ReLU, dropout)"),
-            "time": (tcnn(shape, k), "time-axis CNN: first filter spans all 40 bands, filters move along time"),
-            "freq": (fcnn(shape, k), ("frequency-axis CNN: 8-band x 3-frame filters, 3x3 pool (frequency too), "
+            "fc": (fc(shape, k, hidden=128), "fully connected: flatten -> 128 -> 128 (BN, ReLU, dropout)"),
+            "time": (tcnn(shape, k, width=64), "time-axis CNN: first filter spans all 40 bands, filters move along time"),
+            "freq": (fcnn(shape, k, width=16), ("frequency-axis CNN: 8-band x 3-frame filters, 3x3 pool (frequency too), "
                                      "max over time, frequency kept")),
-            "freq-no-fpool": (time_only_pooling(fcnn(shape, k)), "freq with pooling along time only"),
+            "freq-no-fpool": (time_only_pooling(fcnn(shape, k, width=16)), "freq with pooling along time only"),
             "2d": (cnn2d(shape, k, width=16), "image CNN: 3x3 kernels (16/32/32 maps), 2x2 pooling, global average"),
             "2d-no-fpool": (time_only_pooling(cnn2d(shape, k, width=16)), "2d with pooling along time only (1x2)"),
         }

@@ -9,8 +9,8 @@ A report: ``{"accuracy", "count", "labels", "per_class": {label: {"precision", "
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset

@@ -21,8 +21,7 @@ Baselines on the same features:
 """
 from __future__ import annotations
 
-from shared.layers import (BandConv, BatchNorm, Conv, Dense, Dropout, Flatten, GlobalPool, Pool,
-                           ReLU)
+from shared.layers import BandConv, BatchNorm, Conv, Dense, Dropout, Flatten, GlobalPool, Pool, ReLU
 from shared.network import NetSpec
 from shared.registry import Registry
 
@@ -40,8 +39,8 @@ def _freq_kernel(f: int, want: int) -> int:
 
 
 @PRESETS.register("fcnn")
-def fcnn(input_shape=(1, 40, 101), num_classes: int = 10, width: int = 16, dropout: float = 0.3) -> NetSpec:
-    """Frequency CNN, about 25k parameters for 40 bands: (8 x 3) filters, pool 3 along frequency."""
+def fcnn(input_shape=(1, 40, 101), num_classes: int = 10, width: int = 24, dropout: float = 0.3) -> NetSpec:
+    """Frequency CNN, about 50k parameters for 40 bands: (8 x 3) filters, pool 3 along frequency."""
     _, f, _ = input_shape
     w1, w2, w3 = width, 2 * width, 3 * width
     layers = (*_cbr(w1, (_freq_kernel(f, 8), 3), padding=(0, 1)),   # (w1, F-7, T)
@@ -61,7 +60,7 @@ def fcnn_wide(input_shape=(1, 40, 101), num_classes: int = 10) -> NetSpec:
 
 
 @PRESETS.register("fcnn-lws")
-def fcnn_lws(input_shape=(1, 40, 101), num_classes: int = 10, bands: int = 4, width: int = 16) -> NetSpec:
+def fcnn_lws(input_shape=(1, 40, 101), num_classes: int = 10, bands: int = 4, width: int = 24) -> NetSpec:
     """Limited weight sharing: the first layer has its own (8 x 3) filters per frequency band."""
     _, f, _ = input_shape
     bands = max(1, min(bands, f // 8))

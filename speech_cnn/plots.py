@@ -9,7 +9,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 
 def _save(fig, path) -> Path:
@@ -31,7 +31,7 @@ def plot_learning_curve(epochs: list[dict], path) -> Path:
     """fit's epoch records -> train/val loss (left) and train/val accuracy (right) per epoch."""
     fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.4))
     x = [r["epoch"] for r in epochs]
-    a.plot(x, [r["train_loss"] for r in epochs], "o-", label="train loss")
+    a.plot(x, [r["train_loss"] for r in epochs], "o-", label="train loss (augmented, label-smoothed)")
     b.plot(x, [r["train_top1"] for r in epochs], "o-", label="train accuracy (augmented)")
     if epochs and "val_nll" in epochs[0]:
         a.plot(x, [r["val_nll"] for r in epochs], "s-", label="val NLL")

@@ -15,9 +15,9 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch.utils.data import Subset
@@ -28,8 +28,7 @@ from shared.train import TrainConfig, fit
 from .audio import AudioConfig, AudioError, probe
 from .cache import default_cache_dir
 from .classifier import AugmentConfig, SpeechClassifier, feature_config
-from .dataset import (ClipDataset, DatasetError, DatasetIndex, assign_splits, hash_split, scan,
-                      split_loso)
+from .dataset import ClipDataset, DatasetError, DatasetIndex, assign_splits, hash_split, scan, split_loso
 from .evaluate import evaluate_dataset
 
 SPLIT_METHODS = ("auto", "hash", "fsdd-conventional", "all", "loso:SPEAKER")
@@ -63,7 +62,7 @@ class TrainSettings:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TrainSettings":
+    def from_dict(cls, d: dict) -> TrainSettings:
         d = dict(d)
         d["augment"] = AugmentConfig.from_dict(d.get("augment") or {})
         known = {f.name for f in dataclasses.fields(cls)}

@@ -257,3 +257,55 @@ def test_example_design_file_builds_on_both_domains():
     assert "cnn-7x7" in go and "fc" in go
     assert get_domain("go").spec(go["cnn-7x7"]).layers[0].kernel == 7
     assert "freq-lws" in C.grid_for(get_domain("speech"), plan)
+
+
+def test_time_budget_stops_training(blobs):
+    dom = get_domain("blobs")
+    data = dom.load_data(None, True)
+    res = dom.train_and_score(dom.designs()["cnn"], Budget(seconds=1.0), 0, data)
+    assert res.extra["stop"] == "time_budget"
+    assert res.train_samples > 0 and 0.5 < res.train_seconds < 10
+    assert set(res.metrics) == {"accuracy", "shifted"}
+
+
+def test_speech_split_holds_one_speaker_out():
+    from speech_cnn.domain import SpeechDomain, time_only_pooling
+    from speech_cnn.model import cnn2d
+
+    dom = SpeechDomain()
+    speakers = ["a", "b", "c"]
+    spk = [s for s in speakers for _ in range(10 * 50)][:1500]
+    take = [t for _ in range(3) for _ in range(10) for t in range(50)]
+    feats, labels = torch.arange(1500.0)[:, None], torch.zeros(1500, dtype=torch.long)
+    data = DomainData(None, {}, {}, {"feats": feats, "labels": labels, "speakers": speakers, "speaker": spk,
+                                     "take": take})
+    for seed, held in ((0, "a"), (1, "b"), (4, "b")):
+        train, evals = dom.datasets(data, seed)
+        rows = lambda ds: {int(x) for x in ds.tensors[0][:, 0]}
+        tr, seen, unseen = rows(train), rows(evals["accuracy"]), rows(evals["speaker_disjoint_accuracy"])
+        assert not (tr & seen) and not (tr & unseen) and not (seen & unseen)
+        assert {spk[i] for i in unseen} == {held} and len(unseen) == 500
+        assert held not in {spk[i] for i in tr | seen}
+        assert all(take[i] < 5 for i in seen) and all(take[i] >= 5 for i in tr)
+        assert len(tr) == 2 * 450 and len(seen) == 2 * 50
+    spec = time_only_pooling(cnn2d((1, 40, 101), 10, width=8))
+    pools = [x for x in spec.layers if type(x).__name__ == "Pool"]
+    assert pools and all(p.window[0] == 1 and p.stride[0] == 1 for p in pools)
+
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.mark.data
+def test_go_domain_quick_data():
+    if not (DATA / "go" / "kgs-train").is_dir():
+        pytest.skip("Go domain: ../shared/data/go/kgs-train not found")
+    from go_cnn.domain import GoDomain
+
+    dom = GoDomain()
+    data = dom.load_data(DATA, quick=True)
+    x, y = data.train[0]
+    assert x.shape == (31, 19, 19) and x.dtype == torch.float32 and set(x.unique().tolist()) <= {0.0, 1.0}
+    assert 0 <= int(y) < 361
+    assert len(data.train) > 1000 and 0 < len(data.evals["kgs-dev"]) < len(data.train)
+    assert dom.fingerprint(DATA, True) != dom.fingerprint(DATA, False)

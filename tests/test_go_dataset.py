@@ -33,7 +33,7 @@ def test_dataset_splits_and_samples(data):
     assert tr.feature_set == "alphago" and tr.num_planes == 31
     assert len(tr) + len(va) == len(GoShardDataset(out, "all")) == sum(4 + i % 4 for i in range(6))
     x, y = tr[0]
-    assert x.shape == (31, 19, 19) and x.dtype == torch.float32 and y.dtype == torch.int64
+    assert x.shape == (31, 19, 19) and x.dtype == torch.int8 and y.dtype == torch.int64  # the model casts
     # first position of a game: empty board, black to move: ones/empty planes full, no stones
     first = [i for i in range(len(tr)) if tr.records([i])["move_number"][0] == 0][0]
     x, y = tr[first]

@@ -28,7 +28,7 @@ def test_slides_and_player_relative():
     b = Board(5)
     b.play_gtp("C3", "D4")  # black to move
     x = get_feature_set("slides").encode(pos_of(b), 5)
-    assert x.shape == (1, 2, 5, 5) and x.dtype == np.float32
+    assert x.shape == (1, 2, 5, 5) and x.dtype == np.int8
     assert x[0, 0, 2, 2] == 1 and x[0, 0, 1, 3] == -1 and x[0, 0].sum() == 0 and x[0, 1].min() == 1
     b.play_gtp("E5")  # white to move: alphago's own plane is now white's stones
     a = get_feature_set("alphago").encode(pos_of(b), 5)
@@ -76,3 +76,16 @@ def test_sensible_excludes_own_eye_and_self_atari():
     a1 = gtp_to_flat("A1", 5)
     assert plane(x, fs, "legal", 5)[a1] == 1 and plane(x, fs, "sensible", 5)[a1] == 0
     assert plane(x, fs, "sensible", 5).sum() == 25 - 5 - 1
+
+
+def test_int8_default_and_float32_option_same_values():
+    b = Board(5)
+    b.play_gtp("C3", "D4", "B2")  # white to move; slides has +1 and -1
+    pos = pos_of(b, last=("B2", "D4"))
+    for name, fs in FEATURE_SETS.items():
+        x8, x32 = fs.encode(pos, 5), fs.encode(pos, 5, dtype=np.float32)
+        assert x8.dtype == np.int8 and x32.dtype == np.float32, name
+        assert np.array_equal(x8, x32) and x8.sum() == x32.sum() > 0, name
+    assert get_feature_set("slides").encode(pos, 5).min() == -1
+    with pytest.raises(ValueError, match="int8 or float32"):
+        get_feature_set("slides").encode(pos, 5, dtype=np.float16)

@@ -208,3 +208,28 @@ def test_seki_guard_keeps_touching_dead_candidates_alive():
     lone = ascii_game("XO. .O. XO.").stones  # two separate black stones, each with A2 as liberty
     assert estimate_dead(lone, 3, enclosed_max=9) == []  # black chains touch white: kept
     assert estimate_dead(ascii_game(".O. .O. .O.").stones, 3, enclosed_max=9) == []  # no enclosure
+
+
+def test_scorer_agrees_with_gnugo_on_the_embedded_selfplay_games():
+    """GNU Go's own final_score (area, komi 7.5) is the reference for the finished self-play games."""
+    import tarfile
+    from pathlib import Path
+
+    from go_cnn.match import parse_result
+    from go_cnn.sgf import parse_sgf
+
+    archive = Path(__file__).resolve().parents[1] / "go_cnn" / "data" / "gnugo-selfplay.tar.gz"
+    if not archive.is_file():
+        pytest.skip(f"{archive} not built yet (go-cnn selfplay)")
+    same = scored = 0
+    with tarfile.open(archive) as tar:
+        for member in tar.getmembers():
+            rec = parse_sgf(tar.extractfile(member).read())[0] if member.isfile() else None
+            if rec is None or not rec.result or "+R" in rec.result:
+                continue
+            g = Game(19, rec.komi)
+            for colour, point in rec.moves:
+                g.play(colour, point)
+            scored += 1
+            same += parse_result(g.score().result()) == parse_result(rec.result)
+    assert scored >= 20 and same / scored >= 0.8, (same, scored)  # 73/87 when measured

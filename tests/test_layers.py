@@ -146,6 +146,20 @@ def test_network_loss_is_cross_entropy_and_label_smoothing():
         net(torch.randn(4, 1, 8, 8))
 
 
+def test_network_casts_integer_input_to_its_dtype():
+    # Go planes arrive as int8 (0/1, slides also -1): same logits as the float input, also in float64
+    torch.manual_seed(0)
+    net = build(NetSpec((3, 5, 5), (Conv(4, 3, padding="same"), ReLU(), PlaneBias(), Flatten()), num_classes=7))
+    x8 = torch.randint(-1, 2, (6, 3, 5, 5), dtype=torch.int8)
+    want, _ = net(x8.float())
+    got, _ = net(x8)
+    assert got.dtype == torch.float32 and torch.equal(got, want)
+    assert torch.equal(net.features(x8), net.features(x8.float()))
+    net64 = net.double()
+    got64, _ = net64(x8)
+    assert got64.dtype == torch.float64 and torch.allclose(got64, want.double(), atol=1e-5)
+
+
 ALL_LAYERS = NetSpec((1, 40, 20), (
     Conv(4, (5, 1), stride=(1, 1), padding="same"), BatchNorm(), ReLU(), BandConv(4, (3, 3), bands=2, padding=1),
     Pool("max", (2, 1), ceil=True), Residual((Conv(4, 3, padding="same"), BatchNorm(momentum=0.2), ReLU())),

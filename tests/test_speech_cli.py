@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 from click.testing import CliRunner
+from test_speech_model import SR, TONE_LABELS, tone_clip, train_tone_model
 
 from speech_cnn.cli import main
-from test_speech_model import SR, TONE_LABELS, tone_clip, train_tone_model
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +93,16 @@ def test_train_cli_writes_model_and_figures(tone_folder, tmp_path):
     assert r.exit_code == 0 and json.loads(r.stdout)[0]["label"] in TONE_LABELS
 
 
+def test_train_cli_resume_continues_the_run(tone_folder, tmp_path):
+    args = ["train", str(tone_folder), "--out", str(tmp_path / "m.pt"), "--n-mels", "24", "--split", "hash",
+            "--device", "cpu", "--no-augment", "--batch-size", "8"]
+    assert CliRunner().invoke(main, [*args, "--epochs", "1"]).exit_code == 0
+    r = CliRunner().invoke(main, [*args, "--epochs", "2", "--resume"])
+    assert r.exit_code == 0, r.output
+    epochs = [json.loads(line) for line in (tmp_path / "m.run" / "metrics.jsonl").read_text().splitlines()]
+    assert [e["epoch"] for e in epochs if e["type"] == "epoch"] == [1, 2]  # epoch 1 not trained again
+
+
 def test_train_cli_bad_data_and_preset(tmp_path):
     r = CliRunner().invoke(main, ["train", str(tmp_path / "nothing"), "--out", str(tmp_path / "m.pt")])
     assert r.exit_code == 1 and "no such file" in r.output and "Traceback" not in r.output
@@ -103,7 +113,7 @@ def test_train_cli_bad_data_and_preset(tmp_path):
 
 def test_summary_prints_params_and_macs():
     r = CliRunner().invoke(main, ["summary", "--preset", "fcnn", "--sample-rate", "8000"])
-    assert r.exit_code == 0 and "total params: 24,298" in r.output and "total MACs: 5,593,632" in r.output
+    assert r.exit_code == 0 and "total params: 50,266" in r.output and "total MACs: 11,621,808" in r.output
 
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
@@ -114,3 +124,14 @@ def test_synth_cli_writes_fsdd_named_clips(tmp_path):
     names = sorted(p.name for p in (tmp_path / "d").iterdir())
     assert names == [f"{d}_en-us-m2_0.wav" for d in range(10)]
     assert sf.info(str(tmp_path / "d" / names[0])).samplerate == 8000
+
+
+@pytest.mark.slow
+def test_demo_trains_on_the_embedded_digits(tmp_path):
+    from speech_cnn.demo import embedded_digits, run_demo
+    assert len(list(embedded_digits().glob("*.wav"))) == 350
+    lines = []
+    res = run_demo(tmp_path, minutes=0.5, epochs=15, log=lines.append)
+    assert res["count"] == 40 and res["accuracy"] >= 0.7  # 4 voices never heard, chance is 0.1
+    assert len(res["examples"]) == 6 and all("label" in r for r in res["examples"])
+    assert any(line.startswith("speaker-disjoint test accuracy") for line in lines)

@@ -6,10 +6,10 @@ import pytest
 import soundfile as sf
 import torch
 from click.testing import CliRunner
+from test_speech_model import train_tone_model
 
 from speech_cnn.cli import main
 from speech_cnn.detect import DetectConfig, detect, smooth_scores, window_scores
-from test_speech_model import train_tone_model
 
 BURSTS = [("low", 2.0, 2.35), ("high", 6.0, 6.4), ("low", 9.5, 9.8)]
 

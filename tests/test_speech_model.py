@@ -13,7 +13,7 @@ from shared.summary import summary
 from shared.train import TrainConfig, fit
 from speech_cnn.audio import AudioConfig
 from speech_cnn.classifier import AugmentConfig, FeatureWarp, SpeechClassifier, feature_config
-from speech_cnn.model import DEFAULT_PRESET, PRESETS, make_spec
+from speech_cnn.model import DEFAULT_PRESET, PRESETS, fcnn, make_spec
 
 SR = 8000
 TONE_LABELS = ["_background_", "high", "low"]
@@ -41,11 +41,12 @@ def tone_set(per_class: int, seed: int) -> TensorDataset:
     return TensorDataset(torch.from_numpy(np.stack(xs)), torch.tensor(ys))
 
 
-def train_tone_model(epochs: int = 5) -> tuple[SpeechClassifier, dict]:
+def train_tone_model(epochs: int = 8) -> tuple[SpeechClassifier, dict]:
     """A small frequency CNN trained on the two-tone (+ background) task, ~10 s on CPU."""
     torch.manual_seed(0)
-    clf = SpeechClassifier.create("fcnn", TONE_LABELS, AudioConfig(SR, 1.0), feature_config(SR, n_mels=24),
-                                  AugmentConfig(enabled=False))
+    spec = fcnn((1, 24, 101), len(TONE_LABELS), width=12)  # a narrow fcnn keeps the test fast
+    clf = SpeechClassifier(spec, AudioConfig(SR, 1.0), feature_config(SR, n_mels=24), TONE_LABELS,
+                           AugmentConfig(enabled=False), preset="fcnn")
     hist = fit(clf, tone_set(30, 1), tone_set(12, 2),
                TrainConfig(epochs=epochs, batch_size=24, optimizer="adamw", lr=5e-3, device="cpu", progress="off"))
     return clf.eval(), hist.epochs[-1]
@@ -79,10 +80,10 @@ def test_model_file_round_trip(tone_model, tmp_path):
 
 def test_default_preset_small_and_golden_size():
     s = summary(make_spec(DEFAULT_PRESET, (1, 40, 101), 10))
-    assert s.total_params == 24_298 and s.total_params < 100_000
-    assert s.total_macs == 5_593_632
-    # the frequency axis survives into the classifier: (48 maps, 11 bands, 1) after the time pooling
-    assert [r.out_shape for r in s.rows if r.kind == "GlobalPool"] == [(48, 11, 1)]
+    assert s.total_params == 50_266 and s.total_params < 100_000
+    assert s.total_macs == 11_621_808
+    # the frequency axis survives into the classifier: (72 maps, 11 bands, 1) after the time pooling
+    assert [r.out_shape for r in s.rows if r.kind == "GlobalPool"] == [(72, 11, 1)]
 
 
 @pytest.mark.parametrize("name", PRESETS.names())
@@ -102,12 +103,12 @@ def test_frequency_shift_moves_feature_map_along_frequency():
     x = torch.randn(2, 1, 40, 101)
     shifted = torch.zeros_like(x)
     shifted[:, :, 3:] = x[:, :, :-3]  # 3 bands up in frequency
-    y, ys = conv(x), conv(shifted)    # (2, 16, 33, 101)
+    y, ys = conv(x), conv(shifted)    # (2, 24, 33, 101)
     assert torch.allclose(ys[:, :, 3:], y[:, :, :-3], atol=1e-5)  # the same map, moved 3 bands
     assert not torch.allclose(ys, y, atol=1e-2)
     # after the first block (conv, BN, ReLU, max-pool 3 along frequency) a 3-band shift is 1 pooled band
     block = net.body[:4]
-    z, zs = block(x), block(shifted)  # (2, 16, 11, 34)
+    z, zs = block(x), block(shifted)  # (2, 24, 11, 34)
     assert torch.allclose(zs[:, :, 2:], z[:, :, 1:-1], atol=1e-5)
 
 
