@@ -40,6 +40,7 @@ class GtpProcess:
         except OSError as e:  # FileNotFoundError, PermissionError, ...
             raise GtpError(f"cannot start GTP engine '{self.name}': {e.strerror or e}") from None
         self._lines: queue.Queue[str | None] = queue.Queue()
+        self._eof = False  # the child's output has ended (it died or quit)
         self._reader = threading.Thread(target=self._read_stdout, daemon=True)
         self._reader.start()
 
@@ -56,6 +57,7 @@ class GtpProcess:
             raise GtpError(f"GTP engine '{self.name}' did not answer '{command}' "
                            f"within {self.timeout:g} s") from None
         if line is None:
+            self._eof = True
             code = self.proc.poll()
             raise GtpError(f"GTP engine '{self.name}' exited (status {code}) "
                            f"while answering '{command}'")
@@ -100,10 +102,11 @@ class GtpProcess:
 
     def close(self) -> None:
         if self.proc.poll() is None:
-            try:
-                self.send("quit")
-            except GtpError:
-                pass
+            if not self._eof:  # a child whose output ended cannot answer quit: don't wait for it
+                try:
+                    self.send("quit")
+                except GtpError:
+                    pass
             try:
                 self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:

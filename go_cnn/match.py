@@ -157,6 +157,14 @@ def _write_sgf(folder: Path, index: int, text: str) -> str:
     return str(path)
 
 
+def _kill(proc: GtpProcess) -> None:
+    """Stop a program that may be broken without talking to it (a polite `quit` to a program whose
+    output already ended would wait the whole timeout)."""
+    if proc.proc.poll() is None:
+        proc.proc.kill()
+    proc.proc.wait()
+
+
 def _name(proc: GtpProcess, fallback: str) -> str:
     try:
         name = proc.send("name")
@@ -298,7 +306,7 @@ def play_match(engine_cmd: str | Sequence[str], opponent_cmd: str | Sequence[str
                     if not retry:
                         raise
                     for p in procs:  # restart both programs
-                        p.close()
+                        _kill(p)
                     procs.clear()
                     continue
                 with lock:
@@ -309,6 +317,8 @@ def play_match(engine_cmd: str | Sequence[str], opponent_cmd: str | Sequence[str
             with lock:
                 errors.append(str(e) if isinstance(e, GtpError) else f"{type(e).__name__}: {e}")
             stop.set()
+            for p in procs:
+                _kill(p)
         finally:
             for p in procs:
                 p.close()

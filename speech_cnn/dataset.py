@@ -31,7 +31,7 @@ from .audio import AUDIO_EXTENSIONS, AudioConfig, AudioError, load_audio, probe
 
 LAYOUTS = ("auto", "speech-commands", "fsdd", "manifest", "folders")
 SPLITS = ("train", "val", "test")
-FSDD_NAME = re.compile(r"^(\d)_([A-Za-z0-9]+)_(\d+)\.wav$")
+FSDD_NAME = re.compile(r"^(\d)_([A-Za-z0-9-]+)_(\d+)\.wav$")
 NOISE_DIR = "_background_noise_"
 
 

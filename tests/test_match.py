@@ -115,13 +115,13 @@ def test_crashing_opponent_is_a_clear_error_and_finished_games_are_kept(tmp_path
 
 
 def test_restarts_void_the_broken_game_and_play_another(tmp_path):
-    # the fake dies on its 8th genmove: game 1 (its 6th-8th); restarted, it plays games 2 and 3
-    cfg = MatchConfig(games=3, max_moves=10, sgf_out=tmp_path, restarts=1)
+    # the fake dies on its 8th genmove: in game 1 (its 6th-8th); restarted, it plays game 2
+    cfg = MatchConfig(games=2, max_moves=10, sgf_out=tmp_path, restarts=1)
     res = play_match(fake("--mode", "play"), fake("--mode", "crash", "--crash-at", "8"), cfg)
     s = res.summary()
-    assert [r.result == "Void" for r in res.records] == [False, True, False, False]
-    assert (s["games"], s["void_games"], s["error"]) == (3, 1, "") and "exited" in s["void_reasons"][0]
-    assert len(list(tmp_path.glob("game-*.sgf"))) == 4
+    assert [r.result == "Void" for r in res.records] == [False, True, False]
+    assert (s["games"], s["void_games"], s["error"]) == (2, 1, "") and "exited" in s["void_reasons"][0]
+    assert len(list(tmp_path.glob("game-*.sgf"))) == 3
 
 
 def test_cli_missing_opponent_binary(model, tmp_path):
