@@ -34,7 +34,15 @@ from pathlib import Path
 
 import click
 
-from .domains import Budget, Domain, RunResult, design_key, domain_names, get_domain
+from .domains import (
+    Budget,
+    Domain,
+    RunResult,
+    design_key,
+    domain_names,
+    first_layer_counts,
+    get_domain,
+)
 from .visualize import write_bytes_atomic
 
 DESIGN_KEYS = {"domain", "name", "description", "layers", "num_classes"}
@@ -55,7 +63,14 @@ def load_design_file(path: str | Path) -> tuple[dict[str, dict[str, dict]], bool
         raise CompareError(f"{path}: cannot read design file ({e.strerror or e})") from None
     try:
         if path.suffix.lower() == ".toml":
-            import tomllib
+            try:
+                import tomllib
+            except ImportError:  # Python 3.10: the tomli backport (same API)
+                try:
+                    import tomli as tomllib
+                except ImportError:
+                    raise CompareError(f"{path}: TOML needs Python 3.11+ or the 'tomli' package; "
+                                       f"or write the designs as JSON") from None
             doc = tomllib.loads(raw.decode("utf-8"))
         elif path.suffix.lower() == ".json":
             doc = json.loads(raw)
@@ -128,6 +143,13 @@ def read_cached(path: Path) -> RunResult | None:
         return None
 
 
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
 def grid_for(dom: Domain, plan: Plan) -> dict[str, dict]:
     file_designs = (plan.designs_file or {}).get(dom.name, {})
     grid = {} if (plan.replace and file_designs) else dict(dom.designs(quick=plan.quick))
@@ -164,6 +186,7 @@ def run_comparison(plan: Plan, log=None) -> dict:
         if not grid:
             raise CompareError(f"domain {name!r}: no designs left to run")
         fp = dom.fingerprint(plan.data_root, plan.quick)
+        info_path = plan.out / "cache" / f"data-{name}-{fp}.json"   # data description, for cached reruns
         data, runs = None, []
         total, k = len(grid) * len(plan.seeds), 0
         for seed in plan.seeds:                      # seed-major: a full first pass of every design early
@@ -178,16 +201,19 @@ def run_comparison(plan: Plan, log=None) -> dict:
                         t0 = time.monotonic()
                         data = dom.load_data(plan.data_root, plan.quick)
                         log(f"[{name}] data ready in {time.monotonic() - t0:.1f} s: {json.dumps(data.info)}")
+                        write_bytes_atomic(info_path, json.dumps(data.info).encode())
                     res = dom.train_and_score(design, budget, seed, data)
                     key = {"domain": name, "design": design, "seed": seed, "budget": budget.key(), "data": fp}
                     write_bytes_atomic(path, json.dumps({"key": key, "result": res.to_dict()}, indent=1).encode())
                     tag = f"{res.wall_s:.1f} s"
+                res.extra.update(first_layer_counts(dom.spec(design)))   # exact; cheap to recompute
                 ms = ", ".join(f"{m} {v:.4f}" for m, v in res.metrics.items())
                 log(f"[{name} {k}/{total}] {dname} seed {seed}: {ms} ({res.train_samples:,} samples, {tag})")
                 runs.append({"design": dname, "seed": seed, **res.to_dict()})
         doc["domains"][name] = {"description": dom.description, "metrics": list(dom.metrics),
                                 "budget": budget.describe(), "fingerprint": fp,
-                                "data": data.info if data is not None else {}, "designs": grid, "runs": runs}
+                                "data": data.info if data is not None else _read_json(info_path),
+                                "designs": grid, "runs": runs}
     return doc
 
 

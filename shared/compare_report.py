@@ -99,7 +99,7 @@ def cross_table(rows: list[dict]) -> list[str]:
 def plot_domain(name: str, dom: dict, path: Path) -> Path:
     """Accuracy vs parameters and vs MACs (log x), one series per metric, error bars = std."""
     from matplotlib.figure import Figure
-    from matplotlib.ticker import NullFormatter
+    from matplotlib.ticker import EngFormatter, NullFormatter
 
     fig = Figure(figsize=(11, 4.2))
     axes = fig.subplots(1, 2)
@@ -114,7 +114,9 @@ def plot_domain(name: str, dom: dict, path: Path) -> Path:
                 for x, y, r in zip(xs, ys, rows):
                     ax.annotate(r["design"], (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
         ax.set_xscale("log")
-        ax.xaxis.set_minor_formatter(NullFormatter())   # decade labels only: minor ones overlap
+        ax.xaxis.set_major_formatter(EngFormatter())
+        narrow = max(xs) < 10 * min(xs)        # within one decade: label the minor ticks, else they overlap
+        ax.xaxis.set_minor_formatter(EngFormatter() if narrow else NullFormatter())
         ax.set_xlabel(f"{label} (log scale)")
         ax.set_ylabel("accuracy")
         ax.grid(True, alpha=0.3)

@@ -151,13 +151,16 @@ def design_key(design: dict) -> str:
 
 
 def first_layer_counts(spec: NetSpec) -> dict:
-    """Parameters of the first layer and of a dense layer with the same input and output sizes:
-    what parameter sharing saves."""
+    """Parameters of the first layer that has any and of a dense layer with the same input and output
+    sizes: what parameter sharing saves (a design that starts with Dense saves nothing)."""
     s = summary(spec)
-    if not s.rows:
+    rows = [r for r in s.rows if r.params > 0]
+    if not rows:
         return {}
-    r = s.rows[0]
-    n_in, n_out = math.prod(spec.input_shape), math.prod(r.out_shape)
+    r = rows[0]
+    i = s.rows.index(r)
+    in_shape = spec.input_shape if i == 0 else s.rows[i - 1].out_shape
+    n_in, n_out = math.prod(in_shape), math.prod(r.out_shape)
     return {"first_layer": r.kind, "first_layer_params": r.params, "first_layer_dense_params": n_in * n_out + n_out}
 
 

@@ -172,6 +172,7 @@ def test_quick_run_outputs_agree_and_resume(tmp_path, blobs):
     assert BlobDomain.trained == 4 and BlobDomain.loads == 1
     assert "cached" in r.output
     assert (out / "blobs.csv").read_text() == before
+    assert json.loads((out / "results.json").read_text())["domains"]["blobs"]["data"] == {"train": 240}
 
     # one more seed: only the two new runs train
     r = CliRunner().invoke(C.main, args[:3] + ["--seeds", "3"] + args[5:])
@@ -194,7 +195,7 @@ def test_interrupted_run_resumes(tmp_path, blobs, monkeypatch):
     plan = C.Plan(["blobs"], [0, 1], {"blobs": Budget(samples=96)}, tmp_path, out, quick=True)
     with pytest.raises(KeyboardInterrupt):
         C.run_comparison(plan, log=lambda s: None)
-    assert len(list((out / "cache").glob("*.json"))) == 2
+    assert len(list((out / "cache").glob("blobs-*.json"))) == 2
     monkeypatch.setattr(BlobDomain, "train_and_score", real)
     BlobDomain.trained = 0
     doc = C.run_comparison(plan, log=lambda s: None)
