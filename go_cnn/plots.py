@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+from functools import partial
 from pathlib import Path
 
 import numpy as np
+
+from shared.visualize import save_figure as _save_figure
+
+save_figure = partial(_save_figure, dpi=110)  # atomic write, figure closed
 
 
 def _pyplot():
@@ -14,23 +17,6 @@ def _pyplot():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     return plt
-
-
-def save_figure(fig, path: str | Path) -> Path:
-    """Save to a temp file in the same folder, then os.replace: never a half-written PNG."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    finally:
-        _pyplot().close(fig)
-    return path
 
 
 def learning_curve(metrics: str | Path, out: str | Path, title: str = "") -> Path | None:

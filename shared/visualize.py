@@ -76,13 +76,19 @@ def write_png(img: np.ndarray, path: str | os.PathLike, cmap: str = "viridis", s
 
 
 def save_figure(fig, path: str | os.PathLike, dpi: int = 100) -> Path:
-    """Render a ``matplotlib.figure.Figure`` with the Agg canvas and write it atomically."""
+    """Render a ``matplotlib.figure.Figure`` with the Agg canvas and write it atomically (never a
+    half-written PNG under the final name); a pyplot-managed figure is closed afterwards."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    return write_bytes_atomic(path, buf.getvalue())
+    try:
+        if fig.canvas is None or not hasattr(fig.canvas, "print_png"):
+            FigureCanvasAgg(fig)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+        return write_bytes_atomic(path, buf.getvalue())
+    finally:
+        import matplotlib.pyplot as plt
+        plt.close(fig)
 
 
 # ------------------------------------------------------------------------------------- filters
