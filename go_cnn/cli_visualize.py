@@ -94,37 +94,18 @@ def visualize(model, sgf, move, out, what, layer, filt, steps):
         raise click.ClickException(f"{sgf}: --move {move} but the game has {len(g['moves'])} moves")
     net, size = pol.net, pol.size
     x = torch.from_numpy(g["planes"][move - 1]).float()   # (C, size, size)
-    n_body = len(net.body)
-    if layer is not None and not -n_body <= layer < n_body:
-        raise click.BadParameter(f"{layer} out of range: the model has {n_body} body layers", param_hint="--layer")
-    acts = V.activation_layers(net)
     out = Path(out)
-    files, report = [], {"model": str(model), "sgf": str(sgf), "move": move}
+    try:
+        files, report = V.render_views(net, x, out, todo, layer=layer, filt=filt, steps=steps,
+                                       clip=(0.0, 1.0), scale=8, warn=lambda m: click.echo(m, err=True))
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+    report = {"model": str(model), "sgf": str(sgf), "move": move, **report}
 
     def name(p: int) -> str:
         r, c = divmod(p, size)
         return f"{COLUMNS[c]}{size - r}"
 
-    if "filters" in todo:
-        try:
-            files.append(V.write_png(V.filter_grid(V.first_conv_weight(net)), out / "filters.png",
-                                     cmap="RdBu_r", scale=8, vmin=-1, vmax=1))
-        except ValueError as e:
-            click.echo(f"filters: skipped ({e})", err=True)
-    if "maps" in todo:
-        for i in ([layer] if layer is not None else acts):
-            m = V.feature_maps(net, x, [i])[i % n_body]
-            if m.dim() == 3:
-                files.append(V.write_png(V.maps_image(m), out / f"maps_layer{i % n_body}.png", scale=8))
-    if "maximize" in todo:
-        L = layer if layer is not None else (acts[0] if acts else None)
-        try:
-            xm, trace = V.maximize_activation(net, L, filt, steps=steps, clip=(0.0, 1.0))
-        except ValueError as e:
-            raise click.BadParameter(str(e), param_hint="--filter") from None
-        tag = f"layer{L % n_body}" if L is not None else "logits"
-        files.append(V.write_png(V.maps_image(xm), out / f"maximize_{tag}_filter{filt}.png", scale=8))
-        report["maximize"] = {"layer": L, "filter": filt, "start": trace[0], "end": trace[-1]}
     if "saliency" in todo:
         sal, t = V.saliency(net, x)
         actual = int(g["moves"][move - 1])

@@ -280,3 +280,38 @@ def saliency(net: nn.Module, x: torch.Tensor, target: int | None = None) -> tupl
     finally:
         net.train(was)
     return grad[0].abs().amax(0).cpu(), t
+
+
+def render_views(net: Network, x: torch.Tensor, out: str | os.PathLike, what: set[str], *,
+                 layer: int | None = None, filt: int = 0, steps: int = 100,
+                 clip: tuple[float, float] = (0.0, 1.0), scale: int = 8,
+                 input_image=None, warn=print) -> tuple[list[Path], dict]:
+    """The views both apps share, as PNGs under `out`: "filters" (first-layer grid), "maps" (feature
+    maps of `layer`, or of every activation layer), "maximize" (gradient ascent on the input for
+    filter `filt` of `layer`). `input_image(x) -> 2-D array` draws an input (default: maps_image).
+    Returns (files, report). A bad `layer`/`filt` raises ValueError naming it."""
+    n_body = len(net.body)
+    if layer is not None and not -n_body <= layer < n_body:
+        raise ValueError(f"--layer {layer} out of range: the model has {n_body} body layers")
+    draw = input_image or maps_image
+    acts = activation_layers(net)
+    out = Path(out)
+    files, report = [], {}
+    if "filters" in what:
+        try:
+            files.append(write_png(filter_grid(first_conv_weight(net)), out / "filters.png",
+                                   cmap="RdBu_r", scale=8, vmin=-1, vmax=1))
+        except ValueError as e:
+            warn(f"filters: skipped ({e})")
+    if "maps" in what:
+        for i in ([layer] if layer is not None else acts):
+            m = feature_maps(net, x, [i])[i % n_body]
+            if m.dim() == 3:
+                files.append(write_png(maps_image(m), out / f"maps_layer{i % n_body}.png", scale=scale))
+    if "maximize" in what:
+        L = layer if layer is not None else (acts[0] if acts else None)
+        xm, trace = maximize_activation(net, L, filt, steps=steps, clip=clip)
+        tag = f"layer{L % n_body}" if L is not None else "logits"
+        files.append(write_png(draw(xm), out / f"maximize_{tag}_filter{filt}.png", scale=scale))
+        report["maximize"] = {"layer": L, "filter": filt, "start": trace[0], "end": trace[-1]}
+    return files, report

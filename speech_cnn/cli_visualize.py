@@ -57,32 +57,14 @@ def visualize(model, audio, out, what, layer, filt, steps):
     with torch.no_grad():
         x = clf.frontend(wave)[0]          # (1, F, T) = the network's input
     net = clf.net
-    n_body = len(net.body)
-    if layer is not None and not -n_body <= layer < n_body:
-        raise click.BadParameter(f"{layer} out of range: the model has {n_body} body layers", param_hint="--layer")
-    acts = V.activation_layers(net)
     out = Path(out)
-    files, report = [], {"model": str(model), "audio": str(audio)}
-    if "filters" in todo:
-        try:   # rows of a tile = mel bands (low at the top), columns = frames
-            files.append(V.write_png(V.filter_grid(V.first_conv_weight(net)), out / "filters.png",
-                                     cmap="RdBu_r", scale=8, vmin=-1, vmax=1))
-        except ValueError as e:
-            click.echo(f"filters: skipped ({e})", err=True)
-    if "maps" in todo:
-        for i in ([layer] if layer is not None else acts):
-            m = V.feature_maps(net, x, [i])[i % n_body]
-            if m.dim() == 3:
-                files.append(V.write_png(V.maps_image(m), out / f"maps_layer{i % n_body}.png", scale=4))
-    if "maximize" in todo:
-        L = layer if layer is not None else (acts[0] if acts else None)
-        try:
-            xm, trace = V.maximize_activation(net, L, filt, steps=steps, clip=(-3.0, 3.0))
-        except ValueError as e:
-            raise click.BadParameter(str(e), param_hint="--filter") from None
-        tag = f"layer{L % n_body}" if L is not None else "logits"
-        files.append(V.write_png(xm[0].numpy()[::-1], out / f"maximize_{tag}_filter{filt}.png", scale=4))
-        report["maximize"] = {"layer": L, "filter": filt, "start": trace[0], "end": trace[-1]}
+    try:   # filter tiles: rows = mel bands (low at the top), columns = frames
+        files, report = V.render_views(net, x, out, todo, layer=layer, filt=filt, steps=steps,
+                                       clip=(-3.0, 3.0), scale=4, input_image=lambda xm: xm[0].numpy()[::-1],
+                                       warn=lambda m: click.echo(m, err=True))
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+    report = {"model": str(model), "audio": str(audio), **report}
     if "saliency" in todo:
         sal, t = V.saliency(net, x)
         label = clf.labels[t]
