@@ -1,5 +1,3 @@
-import tarfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -7,8 +5,8 @@ import pytest
 from go_cnn.board import Board, IllegalMove, replay_game
 from go_cnn.coords import gtp_to_flat
 from go_cnn.sgf import parse_sgf
+from realdata import kgs_dev_sgfs
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "go"
 
 
 def board(size, *moves):
@@ -93,17 +91,6 @@ def _sgfmill_final(d):
     return ref
 
 
-def _kgs_dev(limit=None):
-    tars = sorted((DATA / "kgs-dev").glob("*.tar.gz"))
-    if not tars:
-        pytest.skip("kgs-dev: ../shared/data/go/kgs-dev not found")
-    out = []
-    for tar in tars:
-        with tarfile.open(tar) as t:
-            out += [t.extractfile(m).read() for m in t if m.isfile()]
-        if limit and len(out) >= limit:
-            return out[:limit]
-    return out
 
 
 def _cross_check(datas):
@@ -116,11 +103,11 @@ def _cross_check(datas):
 
 
 def test_final_positions_match_sgfmill_subset():
-    _cross_check(_kgs_dev(limit=150))
+    _cross_check(kgs_dev_sgfs(limit=150))
 
 
 @pytest.mark.slow
 def test_final_positions_match_sgfmill_all_kgs_dev():
-    datas = _kgs_dev()
+    datas = kgs_dev_sgfs()
     assert len(datas) == 1975
     _cross_check(datas)

@@ -3,8 +3,6 @@ exactly the values of the straightforward kernel it replaced (kept below, verbat
 `reference_analyze_kernel`: it merges liberty lists per move and replays every capture on a
 scratch board), on random-play positions of several board sizes and on real KGS positions."""
 
-import tarfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,8 +13,8 @@ from go_cnn.coords import gtp_to_flat
 from go_cnn.fastboard import analyze
 from go_cnn.features import get_feature_set
 from go_cnn.sgf import parse_sgf
+from realdata import kgs_dev_sgfs
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "go"
 KEYS = ("libs", "libs_after", "capture", "self_atari", "legal", "sensible")
 
 
@@ -278,18 +276,11 @@ def test_random_fill_equals_reference():
 
 
 def _kgs_positions(limit):
-    tars = sorted((DATA / "kgs-dev").glob("*.tar.gz"))
-    if not tars:
-        pytest.skip("kgs-dev: ../shared/data/go/kgs-dev not found")
     reps = []
-    for tar in tars:
-        with tarfile.open(tar) as t:
-            for m in t:
-                if m.isfile() and m.name.endswith(".sgf"):
-                    for g in parse_sgf(t.extractfile(m).read()):
-                        reps.append(replay_game(g))
-                    if limit and len(reps) >= limit:
-                        return reps
+    for data in kgs_dev_sgfs():
+        reps += [replay_game(g) for g in parse_sgf(data)]
+        if limit and len(reps) >= limit:
+            return reps
     return reps
 
 

@@ -6,8 +6,9 @@ import pytest
 
 from go_cnn.coords import PASS, sgf_to_flat
 from go_cnn.sgf import SGFError, normalize_komi, parse_sgf
+from realdata import DATA as SHARED_DATA, kgs_dev_sgfs
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "go"
+DATA = SHARED_DATA / "go"
 
 
 def test_basic_record():
@@ -89,12 +90,7 @@ def test_every_sgf_edge_file():
 
 def test_same_as_sgfmill_on_kgs():
     sgfmill = pytest.importorskip("sgfmill.sgf")
-    tars = sorted((DATA / "kgs-dev").glob("*.tar.gz"))
-    if not tars:
-        pytest.skip("kgs-dev: ../shared/data/go/kgs-dev not found")
-    with tarfile.open(tars[0]) as t:
-        datas = [t.extractfile(m).read() for m in t if m.isfile()][:300]
-    for d in datas:
+    for d in kgs_dev_sgfs(limit=300):
         g, = parse_sgf(d)
         ref = sgfmill.Sgf_game.from_bytes(d)
         root = ref.get_root()
@@ -220,15 +216,7 @@ def test_fast_path_on_every_edge_and_selfplay_file():
 
 
 def test_fast_path_on_every_kgs_dev_game():
-    tars = sorted((DATA / "kgs-dev").glob("*.tar.gz"))
-    if not tars:
-        pytest.skip("kgs-dev: ../shared/data/go/kgs-dev not found")
-    n = 0
-    for tar in tars:
-        with tarfile.open(tar) as t:
-            for m in t:
-                if m.isfile():
-                    n += len(_same_games(t.extractfile(m).read()))
+    n = sum(len(_same_games(d)) for d in kgs_dev_sgfs())
     assert n == 1975
 
 
