@@ -20,6 +20,9 @@ _ENGINE_OPTIONS = [
                  help="After the opponent passes, pass if the best move's probability is below this."),
     click.option("--symmetries", default=1, show_default=True, type=click.IntRange(1, 8),
                  help="Average the policy over this many board symmetries."),
+    click.option("--tactics/--no-tactics", default=True, show_default=True,
+                 help="Read ladders and chains in atari: play captures/rescues worth 2+ stones, "
+                      "never run a dead ladder or self-atari 2+ stones."),
     click.option("--seed", default=None, type=int, help="Random seed for sampling."),
     click.option("--device", default="cpu", show_default=True, help="cpu, cuda, mps or auto."),
     click.option("--threads", default=1, show_default=True, type=click.IntRange(min=1),
@@ -36,7 +39,8 @@ def _engine_options(fn):
 @click.command()
 @click.argument("model", type=click.Path(dir_okay=False))
 @_engine_options
-def gtp(model, temperature, top_k, random_opening, resign_threshold, pass_threshold, symmetries, seed, device, threads):
+def gtp(model, temperature, top_k, random_opening, resign_threshold, pass_threshold, symmetries, tactics, seed,
+        device, threads):
     """Play Go over GTP v2 on stdin/stdout with the policy network in MODEL.
 
     Load it in GoGui (Program > New Program: `go-cnn gtp MODEL`) or Sabaki (Engines > Manage
@@ -54,7 +58,8 @@ def gtp(model, temperature, top_k, random_opening, resign_threshold, pass_thresh
         raise click.ClickException(str(e)) from None
     cfg = EngineConfig(temperature=temperature, top_k=top_k, random_opening=random_opening,
                        pass_threshold=pass_threshold,
-                       resign_threshold=resign_threshold, symmetries=symmetries, seed=seed)
+                       resign_threshold=resign_threshold, symmetries=symmetries, tactics=tactics,
+                       seed=seed)
     sys.exit(serve(policy, cfg))
 
 

@@ -9,18 +9,8 @@ skipped), then read as `[id] command [arguments]`. Every command line gets exact
 bad arguments and internal errors are answered with `? ...`; the engine only stops on `quit` or the
 end of its input.
 
-Move choice (`genmove`): the policy's probabilities over the legal points (ko, suicide and occupied
-points are exactly 0), restricted to "sensible" points (not filling one's own eye). Deterministic
-(highest probability) unless `temperature > 0`, which samples p^(1/T) from the `top_k` best, or
-while fewer than `random_opening` moves have been played, when it samples p from the 5 best (so that
-matches against a deterministic opponent do not repeat one game).
-After an opponent pass it passes if its best sensible point is below `pass_threshold`; otherwise,
-unless the board is still open (an empty region over a quarter of it), it plays only where the count
-can change -- a neutral point (see `game.score`), a capture, or saving an own chain in atari -- the
-net's favourite among those, and passes when there is none. It also passes when no sensible legal
-point is left.
-It resigns (only when `resign_threshold` > 0) after `resign_after` moves when the area estimate has
-it behind by more than `resign_threshold` points.
+Move choice (`genmove`) is `player.Player`: the policy network, tactical reading (`tactics.py`),
+and the pass and resign rules -- see its docstring and `EngineConfig`.
 
 GoGui analyze commands (`gogui-analyze_commands`, formatted by `gogui.py`): the policy heatmap,
 the policy as squares, the top moves, and the area estimate used for scoring.
@@ -31,16 +21,15 @@ import math
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import BinaryIO
 
 import numpy as np
 
 from go_cnn import gogui
-from go_cnn.board import BLACK, WHITE, IllegalMove, neighbours
+from go_cnn.board import BLACK, WHITE, IllegalMove
 from go_cnn.coords import PASS, flat_to_gtp, gtp_to_flat
-from go_cnn.fastboard import analyze
-from go_cnn.game import Game, HandicapError, components, fixed_handicap_points, free_handicap_points
+from go_cnn.game import Game, HandicapError, fixed_handicap_points, free_handicap_points
+from go_cnn.player import EngineConfig, Player
 
 PROTOCOL_VERSION = "2"
 ENGINE_NAME = "go-cnn"
@@ -48,19 +37,6 @@ ENGINE_VERSION = "0.1.0"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # control characters except HT (\x09) and LF (\x0a)
 _ID = re.compile(r"[0-9]+")
 _MAX_SGF_BYTES = 16 << 20  # loadsgf reads at most this much (a record is a few KiB)
-
-
-@dataclass
-class EngineConfig:
-    temperature: float = 0.0      # 0: always the most probable move; > 0: sample p^(1/T)
-    top_k: int = 0                # sample only among the k most probable points (0: all)
-    random_opening: int = 0       # sample (T=1, top 5) while the game has fewer moves than this
-    pass_threshold: float = 0.02  # after an opponent pass, pass if the best point is below this
-    resign_threshold: float = 0.0  # resign when behind by more points than this (0: never resign)
-    resign_after: int = 100       # no resignation before this many moves
-    symmetries: int = 1           # average the policy over this many board symmetries (1..8)
-    seed: int | None = None       # random seed for sampling (None: fresh entropy)
-    top_moves: int = 10           # how many moves gogui-top_moves lists
 
 
 class GtpFailure(Exception):
@@ -88,9 +64,9 @@ class Engine:
 
     def __init__(self, policy, config: EngineConfig | None = None):
         self.policy = policy
-        self.config = config or EngineConfig()
+        self.player = Player(policy, config)
+        self.config = self.player.config
         self.game = Game(policy.size, komi=7.5)
-        self.rng = np.random.default_rng(self.config.seed)
         self.time_settings: tuple[int, int, int] | None = None
         self.time_left: dict[int, tuple[int, int]] = {}
         self.done = False
@@ -324,69 +300,13 @@ class Engine:
         self.time_left[parse_colour(args[0])] = (self._int(args[1]), self._int(args[2]))
         return ""
 
-    # -- move choice --------------------------------------------------------------------------
+    # -- move choice (player.py) ------------------------------------------------------------
     def _policy(self, colour: int) -> tuple[np.ndarray, np.ndarray, dict]:
-        """(probabilities (N,) over legal points, sensible mask (N,) bool, analysis dict)."""
-        pos = self.game.position(colour)
-        probs = self.policy.probabilities(pos, symmetries=self.config.symmetries)[0]
-        a = analyze(pos["stones"], pos["to_move"], pos["ko"], self.game.size)
-        return probs, a["sensible"][0].astype(bool) & (probs > 0), a
-
-    def endgame_moves(self, colour: int, sensible: np.ndarray, a: dict) -> np.ndarray | None:
-        """After an opponent pass: the points where the count can still change for `colour` -- a
-        neutral point, a capture, or the liberty that saves an own chain in atari (sensible ones
-        only) -- or None while the board is still open (an empty region over a quarter of it)."""
-        g = self.game
-        n = g.size * g.size
-        nbr = neighbours(g.size)
-        if max((len(r) for r in components(g.stones == 0, nbr)), default=0) > n // 4:
-            return None
-        s = g.score()
-        useful = ((s.owner == 0) & (g.stones == 0)) | (a["capture"][0] > 0)
-        in_atari = (g.stones == colour) & (a["libs"][0] == 1)
-        in_atari[s.dead] = False
-        for p in np.flatnonzero(in_atari):
-            for q in nbr[p]:
-                if q >= 0 and g.stones[q] == 0 and a["libs_after"][0][q] >= 2:
-                    useful[q] = True
-        return useful & sensible
+        return self.player.policy_at(self.game, colour)
 
     def choose_move(self, colour: int) -> str:
         """The engine's move for `colour` as GTP text ("D4", "pass" or "resign"); plays nothing."""
-        cfg, g = self.config, self.game
-        if cfg.resign_threshold > 0 and len(g.moves) >= cfg.resign_after:
-            margin = g.score().margin * (1 if colour == BLACK else -1)
-            if margin < -cfg.resign_threshold:
-                return "resign"
-        probs, sensible, a = self._policy(colour)
-        cand = np.where(sensible, probs, 0.0)
-        if cand.max() <= 0:
-            return "pass"
-        if g.moves and g.moves[-1] == (3 - colour, PASS):  # the opponent thinks the game is over
-            if cand.max() < cfg.pass_threshold:
-                return "pass"
-            useful = self.endgame_moves(colour, sensible, a)
-            if useful is not None:
-                cand = np.where(useful, cand, 0.0)
-                if cand.max() <= 0:
-                    return "pass"
-        return flat_to_gtp(self._pick(cand), g.size)
-
-    def _pick(self, cand: np.ndarray) -> int:
-        cfg = self.config
-        temperature, top_k = cfg.temperature, cfg.top_k
-        if len(self.game.moves) < cfg.random_opening and temperature <= 0:
-            temperature, top_k = 1.0, 5
-        if temperature <= 0:
-            return int(np.argmax(cand))
-        order = np.argsort(-cand, kind="stable")
-        order = order[cand[order] > 0]
-        if top_k > 0:
-            order = order[:top_k]
-        w = cand[order].astype(np.float64) ** (1.0 / temperature)
-        if not np.isfinite(w).all() or w.sum() <= 0:
-            return int(order[0])
-        return int(self.rng.choice(order, p=w / w.sum()))
+        return self.player.choose_move(self.game, colour)
 
     # -- GoGui analyze commands (formatting in gogui.py) ------------------------------------
     def _gfx(self, args, fmt) -> str:

@@ -435,3 +435,17 @@ def test_resign_only_when_enabled_and_far_behind():
     assert e.game.score().result() == "W+178.5"  # black 95 (A-E), white 19 * 14 = 266, komi 7.5
     assert e.handle("genmove b") == "= resign\n\n"
     assert e.handle("genmove w") != "= resign\n\n"  # white is the one ahead
+
+
+def test_tactics_capture_a_running_chain_unless_switched_off():
+    # white D10-E10 in atari at F10 (black C10, D11, E11, D9, E9); from F10 it would run free
+    w = np.full(361, 1e-6)
+    w[gtp_to_flat("Q16")] = 0.9  # the 'net' prefers a big point elsewhere
+    stones = {"b": ["C10", "D11", "E11", "D9", "E9"], "w": ["D10", "E10"]}
+    for cfg, expected in ((EngineConfig(), "F10"), (EngineConfig(tactics=False), "Q16")):
+        e = Engine(FixedPolicy(w), cfg)
+        for colour, pts in stones.items():
+            for p in pts:
+                e.game.board.stones[gtp_to_flat(p)] = BLACK if colour == "b" else WHITE
+        assert e.handle("reg_genmove b") == f"= {expected}\n\n"
+        assert e.player.last_reason == ("captures 2" if cfg.tactics else "policy")
