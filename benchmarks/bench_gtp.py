@@ -1,6 +1,7 @@
 """genmove latency of the GTP engine on CPU, in process and over a real pipe, beside GNU Go's.
 
     python benchmarks/bench_gtp.py [--model FILE | --preset cpu] [--moves 200] [--threads 1]
+                                   [--symmetries 8] [--no-tactics]
                                    [--gnugo /usr/games/gnugo --gnugo-level 10 --gnugo-moves 20]
 
 Without --model, a randomly initialised network of the default preset (`cpu`, alphago planes) is used:
@@ -23,7 +24,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from go_cnn.features import get_feature_set  # noqa: E402
-from go_cnn.gtp import Engine  # noqa: E402
+from go_cnn.gtp import Engine, EngineConfig  # noqa: E402
 from go_cnn.gtp_client import GtpProcess  # noqa: E402
 from go_cnn.model import DEFAULT_PRESET, make_spec  # noqa: E402
 from go_cnn.policy import Policy  # noqa: E402
@@ -35,8 +36,8 @@ def stats(ms: list[float]) -> str:
     return f"median {statistics.median(ms):7.2f} ms   p90 {q[-1]:7.2f} ms   mean {statistics.fmean(ms):7.2f} ms   n={len(ms)}"
 
 
-def in_process(policy: Policy, moves: int) -> list[float]:
-    engine = Engine(policy)
+def in_process(policy: Policy, moves: int, config: EngineConfig) -> list[float]:
+    engine = Engine(policy, config)
     engine.handle("genmove b")  # warm-up (kernels compiled, first forward pass)
     engine.handle("clear_board")
     out = []
@@ -72,6 +73,8 @@ def main() -> None:
     ap.add_argument("--features", default="alphago")
     ap.add_argument("--moves", type=int, default=200)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--symmetries", type=int, default=1, help="engine --symmetries (1..8)")
+    ap.add_argument("--no-tactics", action="store_true", help="engine --no-tactics (policy alone)")
     ap.add_argument("--gnugo", default="/usr/games/gnugo")
     ap.add_argument("--gnugo-level", type=int, default=10)
     ap.add_argument("--gnugo-moves", type=int, default=20)
@@ -90,10 +93,14 @@ def main() -> None:
         policy = Policy.load(model, device="cpu")
         what = policy.meta.get("preset", "custom")
         print(f"model {args.model or '(random weights)'}: preset {what}, features {policy.feature_set}, "
-              f"torch threads {args.threads}, {args.moves} genmoves")
-        ours = in_process(policy, args.moves)
+              f"torch threads {args.threads}, symmetries {args.symmetries}, "
+              f"tactics {'off' if args.no_tactics else 'on'}, {args.moves} genmoves")
+        cfg = EngineConfig(symmetries=args.symmetries, tactics=not args.no_tactics)
+        ours = in_process(policy, args.moves, cfg)
         print(f"engine in process   {stats(ours)}")
-        piped = over_pipe([sys.executable, "-m", "go_cnn", "gtp", model, "--threads", str(args.threads)], args.moves)
+        argv = [sys.executable, "-m", "go_cnn", "gtp", model, "--threads", str(args.threads),
+                "--symmetries", str(args.symmetries)] + (["--no-tactics"] if args.no_tactics else [])
+        piped = over_pipe(argv, args.moves)
         print(f"engine over a pipe  {stats(piped)}")
         goal = statistics.median(piped)
         print(f"goal median <= 50 ms: {'met' if goal <= 50 else 'NOT met'} ({goal:.2f} ms)")

@@ -12,8 +12,9 @@ This module reads the few forcing sequences a 1-ply policy cannot, the way class
         try each liberty as the atari; captured if some atari leaves no escape
 
 Unknown (node budget or depth spent) counts as "escapes": the reader never invents a capture.
-`assess` turns the reading into per-point values for the engine: stones saved, stones captured
-(at once or in a ladder), and a veto for moves that put own stones in atari or run a dead ladder.
+`assess` turns the reading into per-point values for the engine: stones saved (a chain in atari, or
+a chain of 3+ stones with two liberties that the opponent could ladder), stones captured (at once or
+in a ladder), and a veto for moves that put own stones in atari or run a dead ladder.
 """
 
 from __future__ import annotations
@@ -155,7 +156,9 @@ def assess(stones: np.ndarray, colour: int, ko: int, a: dict, size: int, reader:
            min_stones: int = 2, check: np.ndarray | None = None) -> Assessment:
     """Forcing moves for `colour` in the position `stones` (N,) (ko: the point it may not take;
     a: fastboard.analyze of it, batch of one): rescues of own chains in atari, captures, ladder
-    captures of opponent chains with two liberties; `check`: extra points to test for the veto."""
+    captures of opponent chains with two liberties, defences of own chains of more than min_stones
+    stones with two liberties that the opponent could ladder; `check`: points tested for the
+    dead-ladder veto (default: every point that leaves the own chain two liberties)."""
     reader = reader or Reader(size)
     n = size * size
     value = np.zeros(n, np.int32)
@@ -201,6 +204,16 @@ def assess(stones: np.ndarray, colour: int, ko: int, a: dict, size: int, reader:
                 s2, ko2 = nxt
                 if len(reader.chain(s2, p)[1]) == 1 and not reader.fresh().defender_escapes(s2, p, ko2):
                     credit(q, size_c, f"ladder captures {size_c}")
+        elif stones[p] == colour and len(libs) == 2 and size_c > min_stones \
+                and reader.fresh().attacker_captures(stones, p, -1):   # own chain the opponent can ladder
+            for q in reader._adjacent_in_atari(stones, chain) + [int(x) for x in libs]:
+                nxt = reader.play(stones, q, colour, ko)
+                if nxt is None:
+                    continue
+                s2, ko2 = nxt
+                k = len(reader.chain(s2, p)[1])
+                if k >= 3 or (k == 2 and not reader.fresh().attacker_captures(s2, p, ko2)):
+                    credit(q, size_c, f"defends {size_c}")
 
     # vetoes: self-atari of 2+ stones that captures nothing; moves that leave the own chain with
     # two liberties the opponent can take away by ataris (running a dead ladder)

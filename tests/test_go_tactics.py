@@ -138,3 +138,26 @@ def test_pick_forcing_takes_the_biggest_forcing_move_or_leaves_the_policy_alone(
     empty = assessment(np.zeros(81, np.int8), BLACK)
     weights, move = pick_forcing(cand, empty)
     assert move is None and np.array_equal(weights, cand)
+
+
+def test_a_three_stone_chain_the_opponent_could_capture_is_defended():
+    # black C3-C4-C5 between white walls, liberties C2 and D4: white C2 leaves D4 -> E4 only (dead);
+    # black C2 (4 liberties) or D4 (E4 + C2, and every atari then runs free) defends it
+    s = stones_of("""
+. . . . . . . . .
+. . . . . . . . .
+. . . . . . . . .
+. . O . . . . . .
+. O X O . . . . .
+. O X . . . . . .
+. O X O . . . . .
+. . . . . . . . .
+. . . . . . . . .
+""")
+    r = Reader(9)
+    (c5, d4, c2) = at("C5", "D4", "C2")
+    assert named(r.chain(s, c5)[1]) == ["C2", "D4"]
+    assert r.fresh().attacker_captures(s, c5)
+    ass = assessment(s, BLACK)
+    assert named(np.flatnonzero(ass.value)) == ["C2", "D4"]
+    assert ass.value[c2] == ass.value[d4] == 3 and ass.reasons[c2] == "defends 3"
