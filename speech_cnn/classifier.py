@@ -50,6 +50,7 @@ class AugmentConfig:
     freq_width: int = 4                       # max width of a frequency mask (bands)
     time_masks: int = 2                       # SpecAugment time masks per clip
     time_width: int = 10                      # max width of a time mask (frames)
+    mixup: float = 0.0                        # mixup Beta(a, a) on features + targets; 0 = off
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -127,7 +128,17 @@ class SpeechClassifier(nn.Module):
         return self.feat_aug(self.frontend(self.wave_aug(wave)))
 
     def forward(self, wave: torch.Tensor, targets: torch.Tensor | None = None, label_smoothing: float = 0.0):
-        return self.net(self.features(wave), targets, label_smoothing)
+        a = self.augment_cfg.mixup if self.augment_cfg.enabled else 0.0
+        if not (self.training and targets is not None and a > 0 and len(wave) > 1):
+            return self.net(self.features(wave), targets, label_smoothing)
+        x = self.features(wave)  # mixup: convex pairs of clips (features) and of their losses
+        lam = float(torch.distributions.Beta(a, a).sample())
+        perm = torch.randperm(len(x), device=x.device)
+        logits, _ = self.net(lam * x + (1 - lam) * x[perm])
+        ce = nn.functional.cross_entropy
+        loss = (lam * ce(logits, targets, label_smoothing=label_smoothing)
+                + (1 - lam) * ce(logits, targets[perm], label_smoothing=label_smoothing))
+        return logits, loss
 
     @torch.no_grad()
     def predict_proba(self, wave: torch.Tensor, batch_size: int = 256) -> torch.Tensor:

@@ -122,7 +122,8 @@ def summary(preset, n_mels, kind, sample_rate, clip_seconds, classes):
 @click.option("--preset", default="fcnn", show_default=True, help="Network preset (see `speech-cnn summary`).")
 @click.option("--features", "kind", type=click.Choice(["logmel", "mfcc"]), default="logmel", show_default=True)
 @click.option("--n-mels", default=40, show_default=True, help="Mel bands.")
-@click.option("--normalize", type=click.Choice(["none", "mean", "meanvar"]), default="meanvar", show_default=True,
+@click.option("--normalize", type=click.Choice(["none", "mean", "meanvar", "meanvar-active"]), default="meanvar",
+              show_default=True,
               help="Per-utterance feature normalisation over time.")
 @click.option("--sample-rate", type=int, default=None, help="Model rate in Hz [default: the data's rate].")
 @click.option("--clip-seconds", default=1.0, show_default=True, help="Fixed clip length (energy crop / pad).")
@@ -134,8 +135,12 @@ def summary(preset, n_mels, kind, sample_rate, clip_seconds, classes):
 @click.option("--shift", default=0.1, show_default=True, help="Random time shift +- seconds.")
 @click.option("--speed", default="1.0", show_default=True, help="Waveform speed factors, e.g. 0.9,1.0,1.1 (slow).")
 @click.option("--spec-masks", default=2, show_default=True, help="SpecAugment masks per axis.")
+@click.option("--mixup", default=0.0, show_default=True, help="Mixup Beta(a, a) of clip pairs; 0 = off.")
 @click.option("--split", default="auto", show_default=True,
               help="auto | hash | fsdd-conventional | all | loso:SPEAKER.")
+@click.option("--extra-data", "extra_data", multiple=True, type=click.Path(path_type=Path),
+              help="More labelled data (folder or manifest; repeatable) for the training part only; its "
+                   "labels must be DATA's. Stored with the model: cross-validation re-uses it.")
 @click.option("--epochs", default=30, show_default=True)
 @click.option("--time-budget", default=0.0, show_default=True, help="Stop after MINUTES (0 = none).")
 @click.option("--batch-size", default=64, show_default=True)
@@ -145,8 +150,8 @@ def summary(preset, n_mels, kind, sample_rate, clip_seconds, classes):
 @click.option("--resume", is_flag=True, help="Continue from MODEL's run folder (last.pt).")
 @click.option("--threads", default=0, show_default=True, help="CPU threads for torch (0 = torch's default).")
 def train(data, out, preset, kind, n_mels, normalize, sample_rate, clip_seconds, augment, noise_p, snr,
-          warp_freq, warp_time, shift, speed, spec_masks, split, epochs, time_budget, batch_size, lr, seed,
-          device, resume, threads):
+          warp_freq, warp_time, shift, speed, spec_masks, mixup, split, extra_data, epochs, time_budget,
+          batch_size, lr, seed, device, resume, threads):
     """Train a model on DATA (class folders, FSDD, Speech Commands or a manifest) and write MODEL,
     its learning curve and confusion matrix PNGs next to it."""
     from .classifier import AugmentConfig
@@ -155,10 +160,12 @@ def train(data, out, preset, kind, n_mels, normalize, sample_rate, clip_seconds,
     if preset not in PRESETS:
         _fail(ValueError(f"unknown preset {preset!r}; known: {', '.join(PRESETS.names())}"))
     aug = AugmentConfig(enabled=augment, shift_s=shift, speed=_floats(speed), noise_p=noise_p, snr_db=_floats(snr),
-                        warp_freq=warp_freq, warp_time=warp_time, freq_masks=spec_masks, time_masks=spec_masks)
+                        warp_freq=warp_freq, warp_time=warp_time, freq_masks=spec_masks, time_masks=spec_masks,
+                        mixup=mixup)
     _threads(threads)
     s = TrainSettings(preset=preset, features=kind, n_mels=n_mels, normalize=normalize, sample_rate=sample_rate,
                       clip_seconds=clip_seconds, split=split, augment=aug, epochs=epochs, batch_size=batch_size,
+                      extra_data=[str(Path(p).resolve()) for p in extra_data],
                       lr=lr, time_budget_min=time_budget, device=device, seed=seed)
     try:
         train_model(data, out, s, resume=resume, log=click.echo)

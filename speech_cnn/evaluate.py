@@ -81,7 +81,8 @@ def cross_validate_speakers(model, data, out_dir, epochs: int | None = None, tim
                             device: str | None = None, cache_dir=None,
                             log: Callable[[str], None] = print) -> dict:
     """Leave-one-speaker-out with the settings stored in the model file (preset, features,
-    augmentation, epochs): one fresh model per speaker, trained on all others, tested on that one.
+    augmentation, epochs, extra data): one fresh model per speaker, trained on all others, tested on
+    that one. Folds are the speakers of ``data`` only; extra-data clips join every fold's training part.
     -> ``{"speakers": {name: accuracy}, "mean": float, "counts": {name: n}}``."""
     from .classifier import SpeechClassifier
     from .train import TrainSettings, prepare_data, train_model
@@ -99,6 +100,8 @@ def cross_validate_speakers(model, data, out_dir, epochs: int | None = None, tim
     speakers = prepared[0].speakers
     if len(speakers) < 2:
         raise DatasetError(f"{data}: leave-one-speaker-out needs speaker ids on the clips (found {len(speakers)})")
+    for extra in s.extra_data:
+        log(f"extra training data in every fold: {extra}")
     out_dir = Path(out_dir)
     res, counts = {}, {}
     for spk in speakers:

@@ -17,6 +17,8 @@ import torch
 import torch.nn as nn
 import torchaudio.functional as AF
 
+NORMALIZE = ("none", "mean", "meanvar", "meanvar-active")
+
 
 @dataclass
 class FeatureConfig:
@@ -38,7 +40,8 @@ class FeatureConfig:
     log: str = "log"  # "log": ln(mel + log_offset) | "db": 10 log10(max(mel, 1e-10)) with top_db
     log_offset: float = 1e-6  # added before ln (log="log"); keeps silence finite
     top_db: float | None = 80.0  # log="db"/mfcc: floor at (per-clip max - top_db); None = no floor
-    normalize: str = "none"  # "none" | "mean" | "meanvar": per clip and band, over time
+    normalize: str = "none"  # "none" | "mean" | "meanvar" | "meanvar-active": per clip and band, over time
+    active_db: float = 40.0  # "meanvar-active": frames within this many dB of the loudest one count
 
     def __post_init__(self):
         nyq = self.sample_rate / 2
@@ -53,8 +56,10 @@ class FeatureConfig:
             raise ValueError(f"kind must be logmel|mfcc, got {self.kind!r}")
         if self.log not in ("log", "db"):
             raise ValueError(f"log must be log|db, got {self.log!r}")
-        if self.normalize not in ("none", "mean", "meanvar"):
-            raise ValueError(f"normalize must be none|mean|meanvar, got {self.normalize!r}")
+        if self.normalize not in NORMALIZE:
+            raise ValueError(f"normalize must be {'|'.join(NORMALIZE)}, got {self.normalize!r}")
+        if self.normalize == "meanvar-active" and (self.kind != "logmel" or self.log != "log"):
+            raise ValueError("normalize='meanvar-active' needs kind='logmel' with log='log'")
         if self.window not in ("hann", "hamming"):
             raise ValueError(f"window must be hann|hamming, got {self.window!r}")
         if self.kind == "mfcc" and self.n_mfcc > self.n_mels:
@@ -116,10 +121,27 @@ def to_db(mel: torch.Tensor, top_db: float | None) -> torch.Tensor:
     return db
 
 
-def normalize_over_time(feat: torch.Tensor, mode: str, eps: float = 1e-5) -> torch.Tensor:
-    """(..., F, T): remove each band's mean over time ("mean"), and scale to unit std ("meanvar")."""
+def normalize_active(feat: torch.Tensor, active_db: float = 40.0, floor: float = -3.0,
+                     eps: float = 1e-5) -> torch.Tensor:
+    """(..., F, T) natural-log mel: each band's mean/std over the *active* frames only (frame power
+    within active_db of the clip's loudest frame), so zero padding and silence do not set the
+    statistics (a short clip padded to the fixed length is normalised like a long one); the
+    result is floored at ``floor`` (padding and silence become that constant)."""
+    energy = torch.logsumexp(feat, dim=-2, keepdim=True)  # (..., 1, T) log frame power
+    active = (energy >= energy.amax(dim=-1, keepdim=True) - active_db * 0.2302585).to(feat.dtype)
+    n = active.sum(dim=-1, keepdim=True)
+    mean = (feat * active).sum(dim=-1, keepdim=True) / n
+    var = ((feat - mean).pow(2) * active).sum(dim=-1, keepdim=True) / n
+    return ((feat - mean) / (var + eps).sqrt()).clamp_min(floor)
+
+
+def normalize_over_time(feat: torch.Tensor, mode: str, eps: float = 1e-5, active_db: float = 40.0) -> torch.Tensor:
+    """(..., F, T): remove each band's mean over time ("mean"), and scale to unit std ("meanvar");
+    "meanvar-active": statistics over the active frames only (``normalize_active``)."""
     if mode == "none":
         return feat
+    if mode == "meanvar-active":
+        return normalize_active(feat, active_db, eps=eps)
     feat = feat - feat.mean(dim=-1, keepdim=True)
     if mode == "meanvar":
         feat = feat / (feat.pow(2).mean(dim=-1, keepdim=True) + eps).sqrt()
@@ -136,7 +158,7 @@ def compute_features(wave: torch.Tensor, window: torch.Tensor, fbank: torch.Tens
         feat = to_db(mel, cfg.top_db)
     else:
         feat = torch.log(mel + cfg.log_offset)
-    return normalize_over_time(feat, cfg.normalize)
+    return normalize_over_time(feat, cfg.normalize, active_db=cfg.active_db)
 
 
 def log_mel(wave: torch.Tensor, cfg: FeatureConfig) -> torch.Tensor:

@@ -9,6 +9,11 @@ atomically from the best epoch, with the test figures in its meta.
 
 Validation: the split's own val set when it has one; otherwise a per-file hash slice (``val_frac``)
 of the training clips (it shares speakers with training, so the held-out test figure stays honest).
+
+Extra data (``TrainSettings.extra_data``, ``--extra-data``): more labelled folders/manifests whose clips
+join only the training part of every split (never val or test; a clip whose speaker is in the test part
+is left out). Their labels must be a subset of DATA's. The paths are stored with the model's settings,
+so speaker cross-validation adds them to every fold's training part.
 """
 from __future__ import annotations
 
@@ -44,6 +49,7 @@ class TrainSettings:
     sample_rate: int | None = None    # model rate; None = the most common rate in the data
     clip_seconds: float = 1.0         # fixed clip length (energy crop / centre pad)
     split: str = "auto"               # auto | hash | fsdd-conventional | all | loso:SPEAKER
+    extra_data: list = field(default_factory=list)  # absolute paths: extra labelled data, training part only
     val_frac: float = 0.1             # validation share when the split has no val set
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     epochs: int = 30                  # passes over the training clips
@@ -123,15 +129,46 @@ def split_indices(index: DatasetIndex, method: str, val_frac: float = 0.1, seed:
     return {k: [pos[c.path] for c in v] for k, v in parts.items()}
 
 
+def scan_extra(paths, index: DatasetIndex, log: Callable[[str], None] = print) -> list:
+    """Clips of every extra-data folder/manifest, checked against the main dataset ``index``:
+    labels must be a subset of its classes and no clip may be one of its files."""
+    main = {c.path for c in index.clips}
+    out = []
+    for p in paths:
+        try:
+            ix = scan(p)
+        except DatasetError as e:
+            raise DatasetError(f"extra data {p}: {e}") from None
+        for path, reason in ix.skipped:
+            log(f"skipped {path}: {reason}")
+        unknown = sorted(set(ix.classes) - set(index.classes))
+        if unknown:
+            raise DatasetError(f"extra data {p}: labels not in {index.root}: {', '.join(unknown[:10])}"
+                               f"{' ...' if len(unknown) > 10 else ''} (known: {', '.join(index.classes)})")
+        dup = [c.path for c in ix.clips if c.path in main]
+        if dup:
+            raise DatasetError(f"extra data {p}: {len(dup)} clips are also in {index.root}, e.g. {dup[0]}")
+        out += [dataclasses.replace(c, split="train") for c in ix.clips]
+    return out
+
+
 def prepare_data(data, settings: TrainSettings, cache_dir=None, log: Callable[[str], None] = print):
-    """Scan + decode once (waveform cache). -> (index, ClipDataset over every readable clip, AudioConfig)."""
+    """Scan + decode once (waveform cache). -> (index, ClipDataset, AudioConfig). The dataset holds every
+    readable clip of ``data`` (positions as in ``index.clips``) followed by the extra-data clips."""
     index = scan(data)
     for path, reason in index.skipped:
         log(f"skipped {path}: {reason}")
+    extra = scan_extra(settings.extra_data, index, log)
     sr = settings.sample_rate or data_sample_rate(index)
     audio = AudioConfig(sample_rate=sr, clip_seconds=settings.clip_seconds)
-    ds = ClipDataset(index.clips, index.classes, audio, cache=cache_dir or default_cache_dir())
+    ds = ClipDataset(index.clips + extra, index.classes, audio, cache=cache_dir or default_cache_dir())
     return index, ds, audio
+
+
+def extra_indices(index: DatasetIndex, ds: ClipDataset, test: list[int]) -> list[int]:
+    """Positions of the extra clips in ``ds`` that may train: all but those of a test-part speaker."""
+    held = {ds.clips[i].speaker for i in test if ds.clips[i].speaker is not None}
+    return [i for i in range(len(index.clips), len(ds)) if ds.clips[i].speaker not in held]
 
 
 def _good(ds: ClipDataset, idx: list[int], log) -> list[int]:
@@ -149,8 +186,11 @@ def train_model(data, out, settings: TrainSettings | None = None, resume: bool =
     out = Path(out)
     index, ds, audio = prepared or prepare_data(data, s, cache_dir, log)
     parts = {k: _good(ds, v, log) for k, v in split_indices(index, s.split, s.val_frac).items()}
+    extra_idx = _good(ds, extra_indices(index, ds, parts["test"]), log)
+    parts["train"] += extra_idx
     log(f"{index.layout}: {len(index.clips)} clips, {len(index.classes)} classes, split {s.split}: "
-        + ", ".join(f"{k} {len(v)}" for k, v in parts.items()) + f"; {audio.sample_rate} Hz, {audio.clip_seconds} s")
+        + ", ".join(f"{k} {len(v)}" for k, v in parts.items()) + f"; {audio.sample_rate} Hz, {audio.clip_seconds} s"
+        + (f"; train includes {len(extra_idx)} extra-data clips" if len(ds) > len(index.clips) else ""))
     fcfg = feature_config(audio.sample_rate, s.features, s.n_mels, s.normalize, s.n_mfcc)
     torch.manual_seed(s.seed)
     clf = SpeechClassifier.create(s.preset, index.classes, audio, fcfg, s.augment, s.to_dict())
@@ -168,6 +208,7 @@ def train_model(data, out, settings: TrainSettings | None = None, resume: bool =
     clf.cpu().eval()
     test = evaluate_dataset(clf, Subset(ds, parts["test"]), index.classes) if parts["test"] else None
     extra = {"split": s.split, "data": str(Path(data).resolve()), "split_sizes": {k: len(v) for k, v in parts.items()},
+             "extra_data": list(s.extra_data), "extra_train": len(extra_idx),
              "best_epoch": hist.best_epoch, "train_minutes": round((time.monotonic() - t0) / 60, 2),
              "test": None if test is None else {"accuracy": test["accuracy"], "count": test["count"]}}
     clf.save(out, extra)

@@ -82,3 +82,23 @@ def test_speed_perturb_changes_pitch_and_keeps_length():
     assert y.shape == x.shape
     peak = torch.fft.rfft(y[0, 4000:12000]).abs().argmax().item() * 2  # 2 Hz bins
     assert abs(peak - 1250) <= 4
+
+
+def test_mixup_mixes_pairs_in_train_mode_only():
+    from speech_cnn.audio import AudioConfig
+    from speech_cnn.classifier import AugmentConfig, SpeechClassifier, feature_config
+    aug = AugmentConfig(shift_s=0, noise_p=0, warp_freq=0, warp_time=0, freq_masks=0, time_masks=0, mixup=0.4)
+    torch.manual_seed(0)
+    clf = SpeechClassifier.create("fcnn", ["a", "b", "c"], AudioConfig(8000), feature_config(8000, n_mels=24), aug)
+    x, y = torch.randn(6, 8000), torch.tensor([0, 1, 2, 0, 1, 2])
+    clf.eval()
+    logits, loss = clf(x, y)
+    assert torch.allclose(loss, torch.nn.functional.cross_entropy(logits, y))  # eval: plain loss
+    clf.train()
+    torch.manual_seed(1)
+    _, mixed = clf(x, y)
+    clf.augment_cfg.mixup = 0.0
+    torch.manual_seed(1)
+    _, plain = clf(x, y)
+    assert torch.isfinite(mixed) and not torch.allclose(mixed, plain)
+    assert SpeechClassifier.from_meta(clf.meta()).augment_cfg.mixup == 0.0

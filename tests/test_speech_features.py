@@ -96,3 +96,21 @@ def test_frequency_axis_orientation():
     low = fe(torch.sin(2 * torch.pi * 200 * t)[None])[0, 0].mean(-1).argmax().item()
     high = fe(torch.sin(2 * torch.pi * 6000 * t)[None])[0, 0].mean(-1).argmax().item()
     assert low < 8 and high > 32
+
+
+def test_meanvar_active_ignores_padding():
+    """A clip padded with silence is normalised like the unpadded clip (plain meanvar is not)."""
+    rng = np.random.default_rng(0)
+    speech = (rng.normal(0, 0.1, 2400) * np.hanning(2400)).astype(np.float32)  # 0.3 s at 8 kHz
+    short = np.zeros(8000, np.float32)
+    short[2800:5200] = speech
+    out = {}
+    for mode in ("meanvar", "meanvar-active"):
+        fe = FrontEnd(FeatureConfig(sample_rate=8000, n_fft=256, win_length=200, hop_length=80, n_mels=24,
+                                    normalize=mode))
+        f_short = fe(torch.from_numpy(short)[None])[0, 0][:, 37:63]  # frames inside the speech
+        f_alone = fe(torch.from_numpy(speech.copy())[None])[0, 0][:, 3:-3]
+        out[mode] = (f_short.mean() - f_alone.mean()).abs().item()
+    assert out["meanvar-active"] < 0.3 < out["meanvar"], out
+    with pytest.raises(ValueError, match="meanvar-active"):
+        FeatureConfig(kind="mfcc", normalize="meanvar-active")
