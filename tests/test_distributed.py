@@ -1,6 +1,7 @@
 """The same fit() under ``torchrun --nproc_per_node 2`` (gloo on CPU) matches a single-process run."""
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 from shared.distributed import EpochSampler, ShardSampler
 
 TASK = Path(__file__).with_name("ddp_task.py")
+GLOO_ABORT = "terminate called without an active exception"
 
 
 def free_port() -> int:
@@ -26,7 +28,13 @@ def launch(args, tmp, torchrun: bool):
         cmd += ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                 "--master_port", str(free_port())]
     cmd += [str(TASK), str(tmp), *args]
-    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, timeout=120)
+    if torchrun and r.returncode != 0 and GLOO_ABORT in r.stdout + r.stderr:
+        # gloo's teardown abort, seen about once in 20-30 runs on a loaded 2-core CI machine even with
+        # the collect + barrier in shared.distributed.teardown: one fresh try (new port, new folder)
+        cmd[cmd.index("--master_port") + 1] = str(free_port())
+        shutil.rmtree(tmp, ignore_errors=True)
+        r = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     return json.loads((tmp / "result.json").read_text())
 
