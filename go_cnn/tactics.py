@@ -140,6 +140,21 @@ class Reader:
                 return True
         return False
 
+    def saving_moves(self, stones: np.ndarray, p: int, chain: np.ndarray, libs: np.ndarray, ko: int = -1) -> list[int]:
+        """Moves of the chain's owner -- capturing an attacker chain in atari next to it, or one of
+        its liberties -- after which the chain at p has 3+ liberties, or 2 that no ladder takes."""
+        own = int(stones[p])
+        out = []
+        for q in self._adjacent_in_atari(stones, chain) + [int(x) for x in libs]:
+            nxt = self.play(stones, q, own, ko)
+            if nxt is None:
+                continue
+            s2, ko2 = nxt
+            k = len(self.chain(s2, p)[1])
+            if k >= 3 or (k == 2 and not self.fresh().attacker_captures(s2, p, ko2)):
+                out.append(q)
+        return out
+
     def fresh(self) -> Reader:
         self.nodes = 0
         return self
@@ -186,15 +201,12 @@ def assess(stones: np.ndarray, colour: int, ko: int, a: dict, size: int, reader:
             q = int(libs[0])
             if cap[q] > 0 and reader.fresh().defender_escapes(stones, p, -1):
                 credit(q, int(cap[q]), f"captures {int(cap[q])}")
-        elif stones[p] == colour and len(libs) == 1:         # own chain in atari: rescue
-            for q in reader._adjacent_in_atari(stones, chain) + [int(libs[0])]:
-                nxt = reader.play(stones, q, colour, ko)
-                if nxt is None:
-                    continue
-                s2, ko2 = nxt
-                k = len(reader.chain(s2, p)[1])
-                if k >= 3 or (k == 2 and not reader.fresh().attacker_captures(s2, p, ko2)):
-                    credit(q, size_c, f"saves {size_c}")
+        elif stones[p] == colour and (len(libs) == 1 or (     # own chain in atari, or one of 3+
+                len(libs) == 2 and size_c > min_stones           # stones the opponent could ladder
+                and reader.fresh().attacker_captures(stones, p, -1))):
+            why = "saves" if len(libs) == 1 else "defends"
+            for q in reader.saving_moves(stones, p, chain, libs, ko):
+                credit(q, size_c, f"{why} {size_c}")
         elif stones[p] == opp and len(libs) == 2:            # opponent chain: ladder capture?
             for q in libs:
                 q = int(q)
@@ -204,16 +216,6 @@ def assess(stones: np.ndarray, colour: int, ko: int, a: dict, size: int, reader:
                 s2, ko2 = nxt
                 if len(reader.chain(s2, p)[1]) == 1 and not reader.fresh().defender_escapes(s2, p, ko2):
                     credit(q, size_c, f"ladder captures {size_c}")
-        elif stones[p] == colour and len(libs) == 2 and size_c > min_stones \
-                and reader.fresh().attacker_captures(stones, p, -1):   # own chain the opponent can ladder
-            for q in reader._adjacent_in_atari(stones, chain) + [int(x) for x in libs]:
-                nxt = reader.play(stones, q, colour, ko)
-                if nxt is None:
-                    continue
-                s2, ko2 = nxt
-                k = len(reader.chain(s2, p)[1])
-                if k >= 3 or (k == 2 and not reader.fresh().attacker_captures(s2, p, ko2)):
-                    credit(q, size_c, f"defends {size_c}")
 
     # vetoes: self-atari of 2+ stones that captures nothing; moves that leave the own chain with
     # two liberties the opponent can take away by ataris (running a dead ladder)
