@@ -103,21 +103,10 @@ class Reader:
         self.nodes += 1
         if self.nodes > self.budget or depth > MAX_DEPTH:
             return True
-        own = int(stones[p])
-        chain, libs = self.chain(stones, p)
+        libs = self.chain(stones, p)[1]
         if len(libs) != 1:
             return len(libs) > 1
-        for q in self._adjacent_in_atari(stones, chain) + [int(libs[0])]:
-            after = self.play(stones, q, own, ko)
-            if after is None:
-                continue
-            s2, ko2 = after
-            n_libs = len(self.chain(s2, p)[1])
-            if n_libs >= 3:
-                return True
-            if n_libs == 2 and not self.attacker_captures(s2, p, ko2, depth + 1):
-                return True
-        return False
+        return next(self._safe_moves(stones, p, ko, depth, reset=False), None) is not None
 
     def attacker_captures(self, stones: np.ndarray, p: int, ko: int = -1, depth: int = 0) -> bool:
         """The chain at p has two liberties and its opponent moves: can the opponent capture it by
@@ -140,20 +129,29 @@ class Reader:
                 return True
         return False
 
-    def saving_moves(self, stones: np.ndarray, p: int, chain: np.ndarray, libs: np.ndarray, ko: int = -1) -> list[int]:
-        """Moves of the chain's owner -- capturing an attacker chain in atari next to it, or one of
-        its liberties -- after which the chain at p has 3+ liberties, or 2 that no ladder takes."""
+    def _safe_moves(self, stones: np.ndarray, p: int, ko: int, depth: int, reset: bool):
+        """Yield the moves of the chain's owner -- capturing an attacker chain in atari next to it,
+        then each of its liberties -- after which the chain at p has 3+ liberties, or 2 that no
+        ladder takes (read at depth + 1; with `reset`, each such read gets a fresh node budget)."""
         own = int(stones[p])
-        out = []
+        chain, libs = self.chain(stones, p)
         for q in self._adjacent_in_atari(stones, chain) + [int(x) for x in libs]:
             nxt = self.play(stones, q, own, ko)
             if nxt is None:
                 continue
             s2, ko2 = nxt
             k = len(self.chain(s2, p)[1])
-            if k >= 3 or (k == 2 and not self.fresh().attacker_captures(s2, p, ko2)):
-                out.append(q)
-        return out
+            if k >= 3:
+                yield q
+            elif k == 2:
+                if reset:
+                    self.fresh()
+                if not self.attacker_captures(s2, p, ko2, depth + 1):
+                    yield q
+
+    def saving_moves(self, stones: np.ndarray, p: int, ko: int = -1) -> list[int]:
+        """Every move that saves the chain at p (see `_safe_moves`), each read on a fresh budget."""
+        return list(self._safe_moves(stones, p, ko, -1, reset=True))
 
     def fresh(self) -> Reader:
         self.nodes = 0
@@ -205,7 +203,7 @@ def assess(stones: np.ndarray, colour: int, ko: int, a: dict, size: int, reader:
                 len(libs) == 2 and size_c > min_stones           # stones the opponent could ladder
                 and reader.fresh().attacker_captures(stones, p, -1))):
             why = "saves" if len(libs) == 1 else "defends"
-            for q in reader.saving_moves(stones, p, chain, libs, ko):
+            for q in reader.saving_moves(stones, p, ko):
                 credit(q, size_c, f"{why} {size_c}")
         elif stones[p] == opp and len(libs) == 2:            # opponent chain: ladder capture?
             for q in libs:
