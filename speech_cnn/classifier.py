@@ -172,12 +172,16 @@ class SpeechClassifier(nn.Module):
     @classmethod
     def load(cls, path, device: str | torch.device = "cpu") -> SpeechClassifier:
         """Rebuild from a model file alone, in eval mode. Raises ``CheckpointError`` naming the file."""
-        state = load_checkpoint(path, map_location="cpu")
-        meta = state["meta"]
+        return cls.from_state(load_checkpoint(path, map_location="cpu"), path).to(device).eval()
+
+    @classmethod
+    def from_state(cls, state: dict, path="") -> SpeechClassifier:
+        """Rebuild from a loaded checkpoint dict ``{"model", "meta"}``; errors name ``path``."""
         try:
+            meta = state["meta"]
             clf = cls.from_meta(meta)
             clf.load_state_dict(state["model"])
         except (KeyError, TypeError, ValueError, RuntimeError) as e:
             raise CheckpointError(f"{path}: not a usable speech model ({str(e).splitlines()[0][:200]})") from None
         clf.file_meta = meta  # everything stored, incl. test metrics
-        return clf.to(device).eval()
+        return clf.eval()

@@ -72,9 +72,9 @@ def _model_errors():
 
 
 def _load_model(path, device="cpu"):
-    from .classifier import SpeechClassifier
+    from .ensemble import load_model
     try:
-        return SpeechClassifier.load(path, device)
+        return load_model(path, device)
     except _model_errors() as e:
         _fail(e)
 
@@ -179,9 +179,10 @@ def train(data, out, preset, kind, n_mels, normalize, sample_rate, clip_seconds,
 @click.option("--split", default="none", show_default=True,
               help="none (every clip) | auto | hash | fsdd-conventional | loso:SPEAKER (its test part).")
 @click.option("--cross-validate", type=click.Choice(["speakers"]), default=None,
-              help="Train + test leave-one-speaker-out with MODEL's settings.")
+              help="Train + test leave-one-speaker-out with MODEL's settings (an ensemble: each member's).")
 @click.option("--cv-out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder for the cross-validation models [default: beside MODEL].")
+              help="Folder for the cross-validation models (ones trained with the same settings are "
+                   "re-used) [default: beside MODEL].")
 @click.option("--epochs", type=int, default=None, help="Cross-validation: override MODEL's epochs.")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--threads", default=0, show_default=True, help="CPU threads for torch (0 = torch's default).")
@@ -199,6 +200,8 @@ def evaluate(model, data, split, cross_validate, cv_out, epochs, device, threads
                 return _json(cv)
             for spk, acc in cv["speakers"].items():
                 click.echo(f"{spk}: {acc:.4f}")
+            for i, m in enumerate(cv.get("members", [])):
+                click.echo(f"member {i} alone: mean {m['mean']:.4f}")
             return click.echo(f"mean: {cv['mean']:.4f}")
         r = evaluate_path(_load_model(model), data, split=split, log=log)
     except _model_errors() as e:
@@ -263,6 +266,21 @@ def detect(model, audio, threshold, hop, smooth, min_db, threads, as_json):
     for s in segs:
         click.echo(f"{s['start']:9.2f} {s['end']:9.2f}  {s['label']}  {s['score']:.3f}")
     click.echo(f"{len(segs)} segments", err=True)
+
+
+@main.command()
+@click.argument("models", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Ensemble file to write.")
+def ensemble(models, out):
+    """Combine trained MODELS (same labels and audio settings) into one file that answers with the
+    mean of their probabilities; classify, evaluate and detect take it like a single model, and
+    `evaluate --cross-validate speakers` trains every member's recipe in each fold."""
+    from .ensemble import make_ensemble
+    try:
+        ens = make_ensemble(list(models), out)
+    except _model_errors() as e:
+        _fail(e)
+    click.echo(f"{out}: {len(ens.members)} members, {ens.preset}, labels {', '.join(ens.labels)}")
 
 
 @main.command()
