@@ -133,9 +133,9 @@ def cross_validate_speakers(model, data, out_dir, epochs: int | None = None, tim
             fold = _reusable(path, s, log) or train_model(data, path, s, log=log, prepared=prepared(s)).model
             ds = prepared(s)[1]
             p, target = predict_proba_dataset(fold, Subset(ds, _good(ds, split_indices(index, s.split)["test"], log)))
-            per_member[i][spk] = float((p.argmax(1) == target).float().mean())
+            per_member[i][spk] = int((p.argmax(1) == target).sum()) / max(len(target), 1)
             probs.append(p)
-        res[spk] = float((torch.stack(probs).mean(0).argmax(1) == target).float().mean())
+        res[spk] = int((torch.stack(probs).mean(0).argmax(1) == target).sum()) / max(len(target), 1)
         counts[spk] = len(target)
         log(f"speaker {spk}: {res[spk]:.4f} ({counts[spk]} clips)"
             + ("" if single else "; members " + " ".join(f"{m[spk]:.4f}" for m in per_member)))
