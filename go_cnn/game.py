@@ -263,6 +263,10 @@ class Game:
         b.ko = self.ko_for(b.to_move)
         return b.legal_mask()
 
+    def repeats(self, colour: int) -> bool:
+        """True when this board, with `colour` to move, already occurred earlier in the game."""
+        return any(snap[2] == colour and np.array_equal(snap[0], self.board.stones) for snap in self._undo)
+
     def consecutive_passes(self) -> int:
         n = 0
         for _, p in reversed(self.moves):

@@ -3,7 +3,9 @@
 Move choice for `colour` in a `game.Game`:
 1. the policy's probabilities over the legal points (ko, suicide and occupied points are exactly 0),
    restricted to "sensible" points (not filling one's own eye);
-2. after an opponent pass: pass if the best sensible point is below `pass_threshold`; otherwise,
+2. after an opponent pass: pass if the best sensible point is below `pass_threshold` or if this
+   board with this player to move occurred before (a cycle: seen in matches as dead stones added
+   inside the opponent's area, captured, and added again until the move cap); otherwise,
    unless the board is still open (an empty region over a quarter of it), keep only points where
    the count can change -- a neutral point (see `game.score`), a capture, or saving an own chain in
    atari -- and pass when there is none;
@@ -97,6 +99,9 @@ class Player:
             return "pass"
         if game.moves and game.moves[-1] == (3 - colour, PASS):  # the opponent thinks the game is over
             if cand.max() < cfg.pass_threshold:
+                return "pass"
+            if game.repeats(colour):  # a cycle (e.g. dead stones re-added and re-captured): end it
+                self.last_reason = "repetition"
                 return "pass"
             useful = self.endgame_moves(game, colour, sensible, a)
             if useful is not None:

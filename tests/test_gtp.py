@@ -429,6 +429,19 @@ def test_engine_passes_after_an_opponent_pass_only_when_the_game_is_settled():
     assert e.handle("genmove w") == "= pass\n\n"
 
 
+def test_engine_passes_after_an_opponent_pass_when_the_position_repeats():
+    e = walls_engine(gap="F10")
+    e.handle("play b pass")
+    assert e.handle("genmove w") == "= H10\n\n"  # neutral region left: play in it
+    e.game.board.stones[gtp_to_flat("H10")] = 0  # as if H10 had been captured: the same board ...
+    e.handle("play b pass")  # ... with white to move again, after another black pass
+    assert e.game.repeats(WHITE)
+    assert e.handle("genmove w") == "= pass\n\n" and e.player.last_reason == "repetition"
+    e.handle("play b D10")  # a new board: no repetition, play on
+    assert not e.game.repeats(WHITE)
+    assert e.handle("reg_genmove w") == "= H10\n\n"
+
+
 def test_resign_only_when_enabled_and_far_behind():
     assert walls_engine().handle("genmove b") != "= resign\n\n"  # off by default
     e = walls_engine(EngineConfig(resign_threshold=50, resign_after=0))
