@@ -19,6 +19,7 @@ import torch
 
 from speech_cnn.audio import AudioConfig
 from speech_cnn.classifier import AugmentConfig, SpeechClassifier, feature_config
+from speech_cnn.ensemble import Ensemble, load_model
 from speech_cnn.model import DEFAULT_PRESET
 
 
@@ -53,7 +54,16 @@ def main() -> None:
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     if a.model:
-        clf = SpeechClassifier.load(a.model)
+        clf = load_model(a.model)
+        if isinstance(clf, Ensemble):  # members' nets differ: time the whole classify path only
+            waves = torch.randn(a.clips, clf.audio.num_samples) * 0.05
+            print(f"{clf.preset}: {sum(p.numel() for p in clf.parameters()):,} params; torch threads {a.threads}")
+            with torch.inference_mode():
+                for batch in (1, 32):
+                    xs = [waves[i:i + batch] for i in range(0, a.clips, batch)]
+                    ms = timed(lambda xs=xs: [clf.predict_proba(x) for x in xs], 3) / a.clips * 1000
+                    print(f"batch {batch:2d}: ensemble {ms:6.2f} ms/clip")
+            return
     else:
         torch.manual_seed(0)
         clf = SpeechClassifier.create(a.preset, [str(i) for i in range(10)], AudioConfig(a.sample_rate, 1.0),
