@@ -55,29 +55,28 @@ def main() -> None:
     torch.set_num_threads(a.threads)
     if a.model:
         clf = load_model(a.model)
-        if isinstance(clf, Ensemble):  # members' nets differ: time the whole classify path only
-            waves = torch.randn(a.clips, clf.audio.num_samples) * 0.05
-            print(f"{clf.preset}: {sum(p.numel() for p in clf.parameters()):,} params; torch threads {a.threads}")
-            with torch.inference_mode():
-                for batch in (1, 32):
-                    xs = [waves[i:i + batch] for i in range(0, a.clips, batch)]
-                    ms = timed(lambda xs=xs: [clf.predict_proba(x) for x in xs], 3) / a.clips * 1000
-                    print(f"batch {batch:2d}: ensemble {ms:6.2f} ms/clip")
-            return
     else:
         torch.manual_seed(0)
         clf = SpeechClassifier.create(a.preset, [str(i) for i in range(10)], AudioConfig(a.sample_rate, 1.0),
                                       feature_config(a.sample_rate), AugmentConfig(enabled=False)).eval()
     n = clf.audio.num_samples
     waves = torch.randn(a.clips, n) * 0.05
-    from shared.summary import summary
-    s = summary(clf.net)
-    print(f"preset {clf.preset}: {s.total_params:,} params, {s.total_macs / 1e6:.2f} M MACs per clip; "
-          f"{clf.audio.sample_rate} Hz x {clf.audio.clip_seconds} s; torch threads {a.threads}")
+    ensemble = isinstance(clf, Ensemble)  # members' nets and features differ: the whole path only
+    if ensemble:
+        print(f"{clf.preset}: {sum(p.numel() for p in clf.parameters()):,} params; "
+              f"{clf.audio.sample_rate} Hz x {clf.audio.clip_seconds} s; torch threads {a.threads}")
+    else:
+        from shared.summary import summary
+        s = summary(clf.net)
+        print(f"preset {clf.preset}: {s.total_params:,} params, {s.total_macs / 1e6:.2f} M MACs per clip; "
+              f"{clf.audio.sample_rate} Hz x {clf.audio.clip_seconds} s; torch threads {a.threads}")
     with torch.inference_mode():
         for batch in (1, 32):
             xs = [waves[i:i + batch] for i in range(0, a.clips, batch)]
             ours = timed(lambda xs=xs: [clf.predict_proba(x) for x in xs], 3) / a.clips * 1000
+            if ensemble:
+                print(f"batch {batch:2d}: ensemble {ours:6.2f} ms/clip")
+                continue
             feats = timed(lambda xs=xs: [clf.frontend(x) for x in xs], 3) / a.clips * 1000
             npw = [x.numpy() for x in xs]
             peer = timed(lambda npw=npw: [clf.net(peer_features(x, clf))[0] for x in npw], 2) / a.clips * 1000
