@@ -83,6 +83,8 @@ def _fail(e: Exception) -> click.ClickException:
 @click.option("--warmup", type=float, default=0.1, show_default=True, help="Linear warmup, in epochs.")
 @click.option("--time-budget", type=float, default=0.0, help="Minutes; stop cleanly and keep the best model.")
 @click.option("--resume", is_flag=True, help="Continue from OUT.run/last.pt.")
+@click.option("--init", "init", type=click.Path(dir_okay=False), default=None,
+              help="Start from this model's net and weights (a warm restart: new schedule and optimizer).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1, mps.")
 @click.option("--amp", type=click.Choice(["auto", "bf16", "fp16", "off"]), default="auto", show_default=True,
               help="Mixed precision: GPU as the engine does; CPU: bf16 autocast when the CPU has it (auto).")
@@ -93,7 +95,7 @@ def _fail(e: Exception) -> click.ClickException:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 def train(data, out, preset, layers, filters, first_kernel, residual, batch_norm, epochs, epoch_size,
           val_positions, batch_size, lr, optimizer, weight_decay, schedule, warmup, time_budget, resume, device,
-          amp, threads, workers, seed, as_json):
+          init, amp, threads, workers, seed, as_json):
     """Train a policy net on DATA (a folder from `go-cnn prepare`); write the best model to OUT.
 
     The feature set comes from the data. Each epoch is --epoch-size random positions with a random
@@ -109,17 +111,20 @@ def train(data, out, preset, layers, filters, first_kernel, residual, batch_norm
                                 "residual": residual, "batch_norm": batch_norm}.items() if v is not None}
     if custom and preset:
         raise click.UsageError("give --preset or layer options (--layers, --filters, ...), not both")
+    if init and (custom or preset):
+        raise click.UsageError("--init takes the net from the model file; drop --preset and layer options")
     tc = TrainConfig(epochs=epochs or 10, batch_size=batch_size, optimizer=optimizer,
                      lr=lr if lr is not None else (0.05 if optimizer == "sgd" else 0.002), momentum=0.9,
                      nesterov=True, weight_decay=weight_decay, schedule=schedule, warmup=warmup,
                      amp=amp, device=device, seed=seed, time_budget_min=time_budget, num_workers=workers,
                      progress="auto")
     cfg = GoTrainConfig(preset=None if custom else (preset or "cpu"), layers=custom, epoch_size=epoch_size,
-                        val_positions=val_positions, threads=threads, train=tc,
+                        val_positions=val_positions, threads=threads, train=tc, init=init,
                         cpu_amp="off" if amp in ("off", "fp16") else ("bf16" if amp == "bf16" else "auto"), epochs_given=epochs is not None)
+    from shared.checkpoint import CheckpointError
     try:
         res = run_train(data, out, cfg, resume=resume, log=lambda m: click.echo(m, err=True))
-    except (DatasetError, ValueError, KeyError, OSError) as e:
+    except (DatasetError, CheckpointError, ValueError, KeyError, OSError) as e:
         raise _fail(e) from None
     if not res:  # a non-main torchrun process: rank 0 reports
         return

@@ -33,9 +33,9 @@ from torch.utils.data import Dataset
 
 from go_cnn.dataset import GoShardDataset
 from go_cnn.model import DEFAULT_PRESET, make_spec
-from shared.checkpoint import load_checkpoint, save_checkpoint
+from shared.checkpoint import load_checkpoint, load_model, save_checkpoint
 from shared import distributed as D
-from shared.network import build, spec_to_dict
+from shared.network import build, spec_from_dict, spec_to_dict
 from shared.summary import summary
 from shared.train import TrainConfig, fit
 
@@ -52,6 +52,8 @@ class GoTrainConfig:
                                           # of torch's default and 1, measured; else torch's default)
     train: TrainConfig = field(default_factory=TrainConfig)  # engine settings (lr, batch, budget, ...)
     epochs_given: bool = False            # True: keep train.epochs even with a time budget
+    init: str | None = None               # model file to start from (warm restart / fine-tune): its spec and
+                                          # weights replace preset/layers; a fresh schedule and optimizer
 
 
 class EpochSample(Dataset):
@@ -200,9 +202,14 @@ def _train(data, paths: dict, cfg: GoTrainConfig, resume: bool, log, info: D.Dis
         raise ValueError(f"{data}: the training split has no positions")
     size = train_base.board_size
     fs = train_base.feature_set
-    spec = make_spec(cfg.preset, train_base.num_planes, size, **({} if cfg.preset else cfg.layers))
     torch.manual_seed(tc.seed)
-    net = build(spec)
+    if cfg.init:
+        net, spec, preset = _init_from(cfg.init, fs, size)
+        log(f"init: weights of {cfg.init} ({preset})")
+    else:
+        preset = cfg.preset or "custom"
+        spec = make_spec(cfg.preset, train_base.num_planes, size, **({} if cfg.preset else cfg.layers))
+        net = build(spec)
     device = info.device
     bf16 = device.type == "cpu" and (cfg.cpu_amp == "bf16" or (cfg.cpu_amp == "auto" and cpu_bf16_supported()))
     model = CpuFast(net, bf16) if (cfg.channels_last or bf16) else net
@@ -210,7 +217,7 @@ def _train(data, paths: dict, cfg: GoTrainConfig, resume: bool, log, info: D.Dis
     val_set = FixedSubset(val_base, min(cfg.val_positions, len(val_base)) if cfg.val_positions else 0, tc.seed) \
         if len(val_base) else None
     s = summary(spec)
-    log(f"model: {cfg.preset or 'custom'} ({s.total_params:,} params, {s.total_macs:,} MACs/position), "
+    log(f"model: {preset} ({s.total_params:,} params, {s.total_macs:,} MACs/position), "
         f"features {fs} ({train_base.num_planes} planes), device {device}{' (bf16 autocast)' if bf16 else ''}")
     log(f"data: {len(train_base):,} train positions, {len(val_base):,} val (using {len(val_set or [])})")
     run_cfg = copy.copy(tc)
@@ -251,8 +258,10 @@ def _train(data, paths: dict, cfg: GoTrainConfig, resume: bool, log, info: D.Dis
         log(f"time budget {tc.time_budget_min:g} min: measured {tr:.0f} train / {vr:.0f} val positions/s "
             f"-> {run_cfg.epochs} epochs of {epoch_size:,} positions (cosine spans ~95% of the budget)")
     meta = {"app": "go", "spec": spec_to_dict(spec), "feature_set": fs, "board_size": size,
-            "preset": cfg.preset or "custom", "params": s.total_params, "macs": s.total_macs,
+            "preset": preset, "params": s.total_params, "macs": s.total_macs,
             "data": str(Path(data).resolve()), "epoch_size": epoch_size, "cpu_bf16": bf16}
+    if cfg.init:
+        meta["init"] = str(Path(cfg.init).resolve())
     t_start = time.monotonic()
     hist = fit(model, EpochSample(train_base, epoch_size), val_set, run_cfg, out=paths["run"], meta=meta,
                resume=resume)
@@ -272,9 +281,21 @@ def _train(data, paths: dict, cfg: GoTrainConfig, resume: bool, log, info: D.Dis
     if (paths["run"] / "metrics.jsonl").exists():
         shutil.copyfile(paths["run"] / "metrics.jsonl", paths["metrics"])
     from go_cnn.plots import learning_curve
-    learning_curve(paths["metrics"], paths["curve"], title=f"{cfg.preset or 'custom'} on {Path(data).name}")
+    learning_curve(paths["metrics"], paths["curve"], title=f"{preset} on {Path(data).name}")
     return dict(info, model=str(paths["model"]), curve=str(paths["curve"]), metrics=str(paths["metrics"]),
                 preset=meta["preset"], params=s.total_params, macs=s.total_macs, feature_set=fs)
+
+
+def _init_from(path: str | Path, feature_set: str, size: int):
+    """A Go model file -> (net, spec, preset) to continue training; refuses a model made for other
+    input planes or another board size (ValueError naming the file)."""
+    net, meta = load_model(path)
+    if meta.get("app") != "go":
+        raise ValueError(f"{path}: not a Go model (app {meta.get('app')!r}); --init needs a go-cnn model file")
+    if meta.get("feature_set") != feature_set or int(meta.get("board_size", 0)) != size:
+        raise ValueError(f"{path}: made for features {meta.get('feature_set')!r} on {meta.get('board_size')}x"
+                         f"{meta.get('board_size')}, but the data has {feature_set!r} on {size}x{size}")
+    return net, spec_from_dict(meta["spec"]), meta.get("preset", "custom")
 
 
 def _quiet(*_a, **_k) -> None:

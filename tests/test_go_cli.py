@@ -56,6 +56,34 @@ def test_train_writes_model_log_and_curve(trained):
     assert (work / "m.curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_train_init_starts_from_the_model_weights(trained, tmp_path):
+    import torch
+    from shared.checkpoint import load_checkpoint, load_model
+    _, work, _ = trained
+    # lr 0: a warm restart must hand back exactly the weights it started from
+    r = CliRunner().invoke(main, ["train", str(work / "data"), "--out", str(tmp_path / "w.pt"), "--init",
+                                  str(work / "m.pt"), "--epochs", "1", "--epoch-size", "128", "--val-positions",
+                                  "64", "--batch-size", "64", "--lr", "0", "--weight-decay", "0", "--json"])
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    assert res["preset"] == "cpu-tiny"
+    a, b = load_model(work / "m.pt")[0].state_dict(), load_model(tmp_path / "w.pt")[0].state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a if "running" not in k)
+    assert load_checkpoint(tmp_path / "w.pt")["meta"]["init"] == str((work / "m.pt").resolve())
+    # a model for other planes is refused with the file named; so is --init with a preset
+    ck = load_checkpoint(work / "m.pt")
+    ck["meta"]["feature_set"] = "simple"
+    from shared.checkpoint import save_checkpoint
+    save_checkpoint(tmp_path / "other.pt", {"model": ck["model"], "meta": ck["meta"]})
+    r = CliRunner().invoke(main, ["train", str(work / "data"), "--out", str(tmp_path / "x.pt"), "--init",
+                                  str(tmp_path / "other.pt"), "--epochs", "1"])
+    assert r.exit_code != 0 and "other.pt" in r.output and "'simple'" in r.output
+    assert not (tmp_path / "x.pt").exists()
+    r = CliRunner().invoke(main, ["train", str(work / "data"), "--out", str(tmp_path / "x.pt"), "--init",
+                                  str(work / "m.pt"), "--preset", "cpu"])
+    assert r.exit_code != 0 and "--init" in r.output
+
+
 def test_evaluate_json_schema_and_phases(trained):
     src, work, _ = trained
     r = CliRunner().invoke(main, ["evaluate", str(work / "m.pt"), str(src), "--json"])
