@@ -94,8 +94,8 @@ def _check_wav_header(path: Path, size: int) -> None:
         raise AudioError(path, "truncated WAV: no complete 'data' chunk")
 
 
-def decode(path) -> tuple[np.ndarray, int]:
-    """File -> (samples float32 (channels, n), sample_rate). Raises AudioError."""
+def _precheck(path) -> Path:
+    """The checks every read starts with: readable, not empty, a WAV header that fits the file."""
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -104,6 +104,12 @@ def decode(path) -> tuple[np.ndarray, int]:
     if size == 0:
         raise AudioError(path, "empty file (0 bytes)")
     _check_wav_header(path, size)
+    return path
+
+
+def decode(path) -> tuple[np.ndarray, int]:
+    """File -> (samples float32 (channels, n), sample_rate). Raises AudioError."""
+    path = _precheck(path)
     try:
         data, sr = sf.read(str(path), dtype="float32", always_2d=True)  # (n, channels)
         data = data.T
@@ -209,14 +215,7 @@ def probe(path) -> tuple[int, int, float]:
     compressed files (FLAC/OGG/MP3/...) are decoded in full, because a header does not prove the
     stream behind it decodes (e.g. FLAC files where the decoder "lost sync" part way).
     """
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-    except OSError as e:
-        raise AudioError(path, f"cannot read file ({e.strerror or e})") from None
-    if size == 0:
-        raise AudioError(path, "empty file (0 bytes)")
-    _check_wav_header(path, size)
+    path = _precheck(path)
     try:
         info = sf.info(str(path))
     except Exception:
