@@ -84,6 +84,11 @@ def evaluate_path(model, data, split: str = "none", device: str = "cpu", cache_d
     return evaluate_dataset(clf, Subset(ds, idx), clf.labels)
 
 
+def _top1(probs: torch.Tensor, target: torch.Tensor) -> float:
+    """Exact share of clips whose most probable class is the target (0.0 for none)."""
+    return accuracy(confusion_matrix(probs.argmax(1), target, probs.shape[1]))
+
+
 def cross_validate_speakers(model, data, out_dir, epochs: int | None = None, time_budget_min: float | None = None,
                             device: str | None = None, cache_dir=None,
                             log: Callable[[str], None] = print) -> dict:
@@ -133,9 +138,9 @@ def cross_validate_speakers(model, data, out_dir, epochs: int | None = None, tim
             fold = _reusable(path, s, log) or train_model(data, path, s, log=log, prepared=prepared(s)).model
             ds = prepared(s)[1]
             p, target = predict_proba_dataset(fold, Subset(ds, _good(ds, split_indices(index, s.split)["test"], log)))
-            per_member[i][spk] = int((p.argmax(1) == target).sum()) / max(len(target), 1)
+            per_member[i][spk] = _top1(p, target)
             probs.append(p)
-        res[spk] = int((torch.stack(probs).mean(0).argmax(1) == target).sum()) / max(len(target), 1)
+        res[spk] = _top1(torch.stack(probs).mean(0), target)
         counts[spk] = len(target)
         log(f"speaker {spk}: {res[spk]:.4f} ({counts[spk]} clips)"
             + ("" if single else "; members " + " ".join(f"{m[spk]:.4f}" for m in per_member)))
