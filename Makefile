@@ -4,7 +4,8 @@
 #
 # torch/torchaudio: the package's own requirements are loose; here we pin a pair that installs and
 # imports together (torchaudio from the registry is a CUDA build and needs a CUDA build of torch,
-# which runs fine on a CPU-only machine).
+# which runs fine on a CPU-only machine). --no-cache-dir: the CUDA wheels are ~5 GB; a second copy in
+# pip's cache would double the disk a fresh install needs.
 PY      ?= python3
 VENV    ?= .venv
 TORCH   ?= torch==2.14.1 torchaudio==2.11.0
@@ -13,7 +14,7 @@ PYTEST_ARGS ?= -m "not slow"
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install $(TORCH) -e ".[test]"
+	$(VENV)/bin/pip install --no-cache-dir $(TORCH) -e ".[test]"
 	touch $@
 
 install: $(VENV)/.installed

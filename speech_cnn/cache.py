@@ -3,7 +3,8 @@
 One float32 .npy of shape (n_clips, num_samples) per (clip list, audio settings). The key is a
 sha256 over AudioConfig.to_dict() and, per clip in order, its resolved path, size and mtime_ns, so
 changing any setting or touching/replacing any file builds a new cache file. Location: the given
-folder, default ~/.cache/speech_cnn (resolved when called, never at import).
+folder, default $XDG_CACHE_HOME/speech_cnn, else ~/.cache/speech_cnn (resolved when called, never at
+import).
 
 Files: <dir>/waves-<key16>.npy and <dir>/waves-<key16>.json (settings, paths, failed rows). Both are
 written to temporary names in the same folder and moved into place with os.replace, so an
@@ -25,7 +26,9 @@ from .audio import AudioConfig, AudioError, load_audio
 
 
 def default_cache_dir() -> Path:
-    return Path.home() / ".cache" / "speech_cnn"
+    """$XDG_CACHE_HOME/speech_cnn (the XDG base-directory rule), else ~/.cache/speech_cnn."""
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "speech_cnn"
 
 
 def cache_key(paths: list[Path], cfg: AudioConfig) -> str:

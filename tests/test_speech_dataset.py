@@ -172,6 +172,15 @@ def test_cache_records_failed_rows(tmp_path):
         c.get(1)
 
 
+def test_default_cache_dir_follows_xdg_cache_home(monkeypatch, tmp_path):
+    from speech_cnn.cache import default_cache_dir
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_cache_dir() == tmp_path / "xdg" / "speech_cnn"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_cache_dir() == tmp_path / "home" / ".cache" / "speech_cnn"
+
+
 def _need(name):
     d = DATA / name
     if not d.is_dir():
