@@ -194,6 +194,20 @@ def scan(root, layout: str = "auto", check: bool = True) -> DatasetIndex:
     return DatasetIndex(root, layout, clips, sorted({c.label for c in clips}), skipped, noise)
 
 
+def scan_for(root, known: list[str] | None = None, known_by: str = "", log=print) -> DatasetIndex:
+    """scan() for a command: log each skipped file, and with ``known`` refuse labels outside it
+    (``known_by`` names who knows them: the model, the main dataset)."""
+    index = scan(root)
+    for path, reason in index.skipped:
+        log(f"skipped {path}: {reason}")
+    unknown = sorted(set(index.classes) - set(known or index.classes))
+    if unknown:
+        more = " ..." if len(unknown) > 10 else ""
+        raise DatasetError(f"{root}: labels not in {known_by}: {', '.join(unknown[:10])}{more} "
+                           f"(known: {', '.join(known)})")
+    return index
+
+
 # ---------------------------------------------------------------------------------- splits
 
 def _unit_hash(key: str, seed: str = "") -> float:

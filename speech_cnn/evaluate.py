@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 
 from shared.metrics import accuracy, confusion_matrix, precision_recall
 
-from .dataset import ClipDataset, DatasetError, scan
+from .dataset import ClipDataset, DatasetError, scan_for
 
 
 def confusion_report(pred: torch.Tensor, target: torch.Tensor, labels: list[str]) -> dict:
@@ -65,13 +65,7 @@ def evaluate_path(model, data, split: str = "none", device: str = "cpu", cache_d
     from .train import split_indices
 
     clf = model if isinstance(model, torch.nn.Module) else load_model(model, device)
-    index = scan(data)
-    for path, reason in index.skipped:
-        log(f"skipped {path}: {reason}")
-    unknown = sorted(set(index.classes) - set(clf.labels))
-    if unknown:
-        raise DatasetError(f"{data}: classes the model does not know: {', '.join(unknown[:10])} "
-                           f"(model labels: {', '.join(clf.labels)})")
+    index = scan_for(data, clf.labels, "the model", log)
     ds = ClipDataset(index.clips, clf.labels, clf.audio, cache=cache_dir or default_cache_dir())
     idx = list(range(len(ds))) if split == "none" else split_indices(index, split)["test"]
     failed = ds.cache.failed if ds.cache is not None else {}

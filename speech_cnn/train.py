@@ -33,7 +33,8 @@ from shared.train import TrainConfig, fit
 from .audio import AudioConfig, AudioError, probe
 from .cache import default_cache_dir
 from .classifier import AugmentConfig, SpeechClassifier, feature_config
-from .dataset import ClipDataset, DatasetError, DatasetIndex, assign_splits, hash_split, scan, split_loso
+from .dataset import (ClipDataset, DatasetError, DatasetIndex, assign_splits, hash_split, scan_for,
+                      split_loso)
 from .evaluate import evaluate_dataset
 
 SPLIT_METHODS = ("auto", "hash", "fsdd-conventional", "all", "loso:SPEAKER")
@@ -136,15 +137,9 @@ def scan_extra(paths, index: DatasetIndex, log: Callable[[str], None] = print) -
     out = []
     for p in paths:
         try:
-            ix = scan(p)
+            ix = scan_for(p, index.classes, str(index.root), log)
         except DatasetError as e:
-            raise DatasetError(f"extra data {p}: {e}") from None
-        for path, reason in ix.skipped:
-            log(f"skipped {path}: {reason}")
-        unknown = sorted(set(ix.classes) - set(index.classes))
-        if unknown:
-            raise DatasetError(f"extra data {p}: labels not in {index.root}: {', '.join(unknown[:10])}"
-                               f"{' ...' if len(unknown) > 10 else ''} (known: {', '.join(index.classes)})")
+            raise DatasetError(f"extra data: {e}") from None  # every scan error names the path
         dup = [c.path for c in ix.clips if c.path in main]
         if dup:
             raise DatasetError(f"extra data {p}: {len(dup)} clips are also in {index.root}, e.g. {dup[0]}")
@@ -155,9 +150,7 @@ def scan_extra(paths, index: DatasetIndex, log: Callable[[str], None] = print) -
 def prepare_data(data, settings: TrainSettings, cache_dir=None, log: Callable[[str], None] = print):
     """Scan + decode once (waveform cache). -> (index, ClipDataset, AudioConfig). The dataset holds every
     readable clip of ``data`` (positions as in ``index.clips``) followed by the extra-data clips."""
-    index = scan(data)
-    for path, reason in index.skipped:
-        log(f"skipped {path}: {reason}")
+    index = scan_for(data, log=log)
     extra = scan_extra(settings.extra_data, index, log)
     sr = settings.sample_rate or data_sample_rate(index)
     audio = AudioConfig(sample_rate=sr, clip_seconds=settings.clip_seconds)

@@ -81,6 +81,16 @@ def test_evaluate_json_on_every_clip(model_file, tone_folder, tmp_path):
     assert acc == pytest.approx(rep["accuracy"])
 
 
+def test_evaluate_refuses_labels_the_model_does_not_know(model_file, tone_folder, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(tone_folder, data)
+    (data / "whistle").mkdir()
+    write_tone(data / "whistle" / "w0.wav", "low", 0)
+    r = CliRunner().invoke(main, ["evaluate", str(model_file), str(data), "--json"])
+    assert r.exit_code == 1 and "{" not in r.stdout  # an error, no JSON report
+    assert f"{data}: labels not in the model: whistle (known: {', '.join(TONE_LABELS)})" in r.output
+
+
 def test_train_cli_writes_model_and_figures(tone_folder, tmp_path):
     out = tmp_path / "m.pt"
     r = CliRunner().invoke(main, ["train", str(tone_folder), "--out", str(out), "--epochs", "2", "--n-mels", "24",
