@@ -1,7 +1,7 @@
 """Suite-wide fixture: the tests never write into the user's home.
 
-CLI tests that do not pass --cache-dir would build waveform caches in ~/.cache/speech_cnn; pointing
-XDG_CACHE_HOME at one temporary folder for the session keeps them there (and out of CI's disk).
+CLI tests that train or evaluate a speech model build waveform caches in the default folder
+(~/.cache/speech_cnn); pointing XDG_CACHE_HOME at one temporary folder for the session keeps them there.
 """
 import pytest
 
