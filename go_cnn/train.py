@@ -35,7 +35,7 @@ from go_cnn.dataset import GoShardDataset
 from go_cnn.model import DEFAULT_PRESET, make_spec
 from shared.checkpoint import load_checkpoint, load_model, save_checkpoint
 from shared import distributed as D
-from shared.network import build, spec_from_dict, spec_to_dict
+from shared.network import build, spec_to_dict
 from shared.summary import summary
 from shared.train import TrainConfig, fit
 
@@ -295,7 +295,7 @@ def _init_from(path: str | Path, feature_set: str, size: int):
     if meta.get("feature_set") != feature_set or int(meta.get("board_size", 0)) != size:
         raise ValueError(f"{path}: made for features {meta.get('feature_set')!r} on {meta.get('board_size')}x"
                          f"{meta.get('board_size')}, but the data has {feature_set!r} on {size}x{size}")
-    return net, spec_from_dict(meta["spec"]), meta.get("preset", "custom")
+    return net, net.spec, meta.get("preset", "custom")
 
 
 def _quiet(*_a, **_k) -> None:
